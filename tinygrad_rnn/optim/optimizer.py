@@ -403,14 +403,14 @@ class Optimizer:
                             raise RuntimeError(self._sparse_refusal
                                                or f"{type(self).__name__} does not support sparse gradients")
                 for p in group["params"]:
-                    grad = p.grad
+                    grad = p._grad  # (the field, as the engine reads it: no property call per parameter)
                     if grad is None:
                         continue
                     if type(grad) is not Tensor and grad.is_sparse:  # (sparse COO, F.embedding(sparse=True)'s)
                         self._step_sparse(p, grad, group)
                         continue
                     grad = grad.array
-                    if grad.shape != p.shape:
+                    if grad.shape != p.array.shape:
                         raise ValueError(f"{type(self).__name__}.step: gradient shape {grad.shape} does not match "
                                          f"parameter shape {p.shape}")
                     state = self.state.get(p, {})
