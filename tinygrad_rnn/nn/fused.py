@@ -986,7 +986,8 @@ class LSTMSequence(_Recurrence):
         gh, tmp = np.empty(4 * H, xs.dtype), np.empty(H, xs.dtype)
         mm = _dot(np, gh, hs, w_t)
         g4 = a.reshape(T, 4, H)
-        slots = _forwards(self.reverse, list(a), list(a[:, :3 * H]), *(list(g4[:, k]) for k in range(4)))
+        slots = _forwards(self.reverse, list(a), list(a[:, :3 * H]), *map(list, g4.transpose(1, 0, 2)))  # (g4[:, k]
+        # for k = 0..3, without a generator's calls)
         hrows, crows = list(hs.reshape(T + 1, H)), list(cs.reshape(T + 1, H))
         for (at, sg, i, f, og, g), (hp, hn), (cp, cn) in zip(slots, _pairs(hrows, self.reverse),
                                                              _pairs(crows, self.reverse)):
@@ -1084,9 +1085,9 @@ class LSTMSequence(_Recurrence):
         for (t0, t1), (s0, s1, last) in steps:
             m = t1 - t0
             dcols = d2[:, (t0 - s0) * B:(t1 - s0) * B].reshape(4 * H, m, B).transpose(1, 0, 2)  # step s's (4H, B)
-            ai, af, ao, ag = (A[t0:t1].reshape(m, 4, H, B)[:, k] for k in range(4))
-            coef = dcols.reshape(m, 4, H, B) if rows else pre[:m]
-            di, df, dg, do = (coef[:, k] for k in range(4))
+            ai, af, ao, ag = A[t0:t1].reshape(m, 4, H, B).transpose(1, 0, 2, 3)  # (its [:, k] for k = 0..3, without
+            coef = dcols.reshape(m, 4, H, B) if rows else pre[:m]  # a generator's calls; so coef's)
+            di, df, dg, do = coef.transpose(1, 0, 2, 3)
             qc = q[:m]
             tc = np.tanh(cs[t0 + o:t1 + o], out=qc)
             np.subtract(1, ao, out=do)
@@ -1252,8 +1253,8 @@ class GRUSequence(_Recurrence):
         w_t, gh, tmp = whh.T, np.empty(3 * H, a.dtype), np.empty(H, a.dtype)
         mm = _dot(np, gh, hs, w_t)
         g = a.reshape(T, 4 * H)
-        slots = _forwards(self.reverse, *(list(g[:, j:k]) for j, k in ((H, 4 * H), (H, 3 * H), (0, H), (H, 2 * H),
-                                                                      (2 * H, 3 * H), (3 * H, 4 * H))))
+        slots = _forwards(self.reverse, *[list(g[:, j:k]) for j, k in ((H, 4 * H), (H, 3 * H), (0, H), (H, 2 * H),
+                                                                      (2 * H, 3 * H), (3 * H, 4 * H))])
         for (hh, rz, n_, r, z, hn), (hp, hc) in zip(slots, _pairs(list(hs.reshape(T + 1, H)), self.reverse)):
             mm(hp, w_t, gh)
             hh += gh  # (r, z, n) of W_hh h into the slots [r, z, hn]
@@ -1279,7 +1280,7 @@ class GRUSequence(_Recurrence):
         else:
             self._numpy_bptt(sums, dout, dh, np.empty((B, H), dtype=a.dtype))
         dx, dw_ih, dw_hh, db_ih, db_hh = sums.result()
-        dw_ih, db_ih = (None if g is None else _blocks(g, (1, 2, 0)) for g in (dw_ih, db_ih))  # back to (r, z, n)
+        dw_ih, db_ih = [None if g is None else _blocks(g, (1, 2, 0)) for g in (dw_ih, db_ih)]  # back to (r, z, n)
         return self._pack_grads([dx, bt.unsort(dh, 0), dw_ih, dw_hh, db_ih, db_hh])
 
     def _numpy_bptt(self, sums, dout, dh, tmp):
@@ -1293,8 +1294,8 @@ class GRUSequence(_Recurrence):
         dbuf = _workspace.empty((span, B, 4, H), a.dtype)
         for (t0, t1), (s0, s1, last) in steps:
             d = dbuf[t0 - s0:t1 - s0]
-            an, ar, az, ahn = (a[t0:t1, :, k] for k in range(4))
-            dn, dr, dz, dhn_ = (d[:, :, k] for k in range(4))
+            an, ar, az, ahn = a[t0:t1].transpose(2, 0, 1, 3)  # (a[t0:t1, :, k] for k = 0..3, without a generator's
+            dn, dr, dz, dhn_ = d.transpose(2, 0, 1, 3)  # calls; so d's)
             u = omz[:t1 - t0]
             np.subtract(1, az, out=u)
             np.multiply(an, an, out=dn)
