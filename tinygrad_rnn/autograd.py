@@ -424,7 +424,8 @@ def _drain(ready: list, pending: Dict[Node, list], deps: Dict[Node, int], needed
     count = len(ready)
     while ready:
         node = heapq.heappop(ready)[2]
-        parents = () if isinstance(node, Tensor) or node.released else node.parents  # (before a release)
+        parents = () if isinstance(node, Tensor) or (node.fn if type(node) is _OutputNode else node).released \
+            else node.parents  # (before a release; an output node's released is its Function's, read without a call)
         entry = pending.pop(node, None)
         if entry is not None and (needed is None or needed.get(node)):
             _visit(node, entry, pending, retain_graph, create_graph, capture)
@@ -471,7 +472,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             else:
                 _into_leaf(node, g, entry[1], create_graph)
         return
-    if node.released:
+    if (node.fn if type(node) is _OutputNode else node).released:  # (_OutputNode.released, without the call)
         raise RuntimeError(
             f"backward: trying to go through the graph a second time ({node.name}'s saved values were "
             "freed by the first backward). Pass retain_graph=True to the first backward, or detach() "
