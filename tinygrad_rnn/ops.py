@@ -2071,7 +2071,8 @@ class Sum(Function):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x):
-        self.axes = reduce_dims(self.dim, x.ndim, "sum")
+        # (every axis for dim None, reduce_dims' answer, without its two calls: a loss's sum)
+        self.axes = tuple(range(x.ndim)) if self.dim is None else reduce_dims(self.dim, x.ndim, "sum")
         self.in_shape = x.shape
         acc = _SUM_IN.get(x.dtype)
         if acc is None:

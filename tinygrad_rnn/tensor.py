@@ -3496,7 +3496,8 @@ class Tensor:
         first and summed in it, as torch's (a float dtype keeps the gradient, which comes back in this dtype)."""
         if axis is not None or keepdims is not None:  # (torch's numpy names)
             dim, keepdim = _ops.numpy_names("sum", dim, keepdim, axis, keepdims)
-        _ops.bool_arg(keepdim, "sum", "keepdim")
+        if keepdim is not False:  # (the default needs no check: a loss's sum pays no call)
+            _ops.bool_arg(keepdim, "sum", "keepdim")
         return _ops.Sum(dim, keepdim)(self) if dtype is None else _ops.sum_as(self, dim, keepdim, dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None,
