@@ -550,6 +550,16 @@ def _backwards(reverse: bool, *rows: list) -> Any:
     return _forwards(not reverse, *rows)
 
 
+@functools.lru_cache(maxsize=None)
+def _sequence_saves(states: int, n: int) -> Tuple[tuple, tuple]:
+    """A fused recurrence's (saved_inputs, saved_for) for its n inputs (made once per kind: a cache hit is no Python
+    call). Every input is saved, for a double backward (_composed_grads); backward reads the arrays of x, w_ih and
+    w_hh, so the engine refuses a backward after one of them changed in place (an optimizer step, x *= 2), and
+    after a change to a state or bias only under create_graph (which reads them)."""
+    every, read = tuple(range(n)), (0, 1 + states, 2 + states)
+    return every, tuple([every if k in read else () for k in range(n)])
+
+
 class _Recurrence(Function):
     """Shared argument handling of the fused recurrences; ``states`` is 2 for the LSTM (h, c), else 1."""
 
@@ -564,12 +574,7 @@ class _Recurrence(Function):
                  keep: bool = True, stacked: bool = False) -> None:
         self.reverse, self.lengths, self.stacked = bool(reverse), lengths, stacked
         self.save_output = lengths is None  # backward reads the output's rows as the history (not with lengths)
-        n = 3 + self.states + has_b_ih + has_b_hh
-        self.saved_inputs = tuple(range(n))  # every input, for a double backward (_composed_grads); backward reads
-        # the arrays of x, w_ih and w_hh, so the engine refuses a backward after one of them changed in place (an
-        # optimizer step, x *= 2), and after a change to a state or bias only under create_graph (which reads them)
-        every, read = tuple(range(n)), (0, 1 + self.states, 2 + self.states)
-        self.saved_for = tuple([every if k in read else () for k in range(n)])
+        self.saved_inputs, self.saved_for = _sequence_saves(self.states, 3 + self.states + has_b_ih + has_b_hh)
         self.has_b_ih, self.has_b_hh, self.keep = has_b_ih, has_b_hh, keep
 
     def _split(self, items: Sequence[Any]) -> tuple:
