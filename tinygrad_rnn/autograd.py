@@ -270,7 +270,7 @@ def _dependencies(roots: Sequence[Node]) -> Dict[Node, int]:
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if isinstance(node, Tensor) or (node.fn if type(node) is _OutputNode else node).released:  # (no property call)
+        if node._tensor_node or (node.fn if type(node) is _OutputNode else node).released:  # (no property call)
             continue
         for p in node.parents:  # (a plain loop: a generator here costs more than the walk itself)
             if p is None:
@@ -424,7 +424,7 @@ def _drain(ready: list, pending: Dict[Node, list], deps: Dict[Node, int], needed
     count = len(ready)
     while ready:
         node = heapq.heappop(ready)[2]
-        parents = () if isinstance(node, Tensor) or (node.fn if type(node) is _OutputNode else node).released \
+        parents = () if node._tensor_node or (node.fn if type(node) is _OutputNode else node).released \
             else node.parents  # (before a release; an output node's released is its Function's, read without a call)
         entry = pending.pop(node, None)
         if entry is not None and (needed is None or needed.get(node)):
@@ -438,7 +438,7 @@ def _drain(ready: list, pending: Dict[Node, list], deps: Dict[Node, int], needed
                 deps[p] = left
                 if left:
                     continue
-                if isinstance(p, Tensor):
+                if p._tensor_node:  # (isinstance(p, Tensor))
                     if needed is None and not p._hooks:  # (a plain backward into a leaf without hooks: what _visit
                         entry = pending.pop(p, None)  # would do, at once, as the heap would pop it next anyway:
                         if entry is not None:  # a leaf's priority is the lowest, and leaves made ready here pop
@@ -456,7 +456,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
            capture: Optional[Dict[Node, Optional[Tensor]]]) -> None:
     """Run hooks on the gradient reaching node, then store it (leaf) or pass it to node's parents."""
     g = entry[0]
-    if capture is not None and isinstance(node, Tensor) and node not in capture:
+    if capture is not None and node._tensor_node and node not in capture:
         return  # (grad(): a leaf not asked for takes nothing, its hooks included, as in torch)
     hooks = node._hooks
     if hooks:
@@ -465,7 +465,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             entry[1] = False
     if capture is not None and node in capture:
         capture[node] = g
-    if isinstance(node, Tensor):
+    if node._tensor_node:  # (isinstance(node, Tensor))
         if capture is None:
             if hooks:
                 _into_leaf_hooked(node, hooks, g, create_graph)
@@ -516,8 +516,8 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             inner = str(e).removeprefix("detect_anomaly: ")
             raise AnomalyError(f"detect_anomaly: backward of {node.name}: Function '{type(node).__name__}' returned "
                                f"nan or inf values ({inner})") from None
-        if isinstance(in_grads, Tensor) and len(node.parents) == 1:  # (torch accepts a bare one, too)
-            in_grads = (in_grads,)
+        if type(in_grads) is not tuple and isinstance(in_grads, Tensor) and len(node.parents) == 1:
+            in_grads = (in_grads,)  # (torch accepts a bare one, too)
         if not isinstance(in_grads, tuple) or len(in_grads) != len(node.parents):
             raise _RuntimeTypeError(f"backward of {node.name} must return a tuple of {len(node.parents)} gradients (a "
                                     f"Tensor or None per input), got {_describe_grads(in_grads)}")
@@ -528,7 +528,7 @@ def _visit(node: Node, entry: list, pending: Dict[Node, list], retain_graph: boo
             if ig is None or parent is None:
                 continue
             # (a parent released by an earlier backward has no out_shape: visiting it raises the clear error)
-            if isinstance(parent, Tensor):
+            if parent._tensor_node:  # (isinstance(parent, Tensor))
                 want, dtype = parent.array.shape, parent.array.dtype
             else:
                 want, dtype = getattr(parent, "out_shape", None), getattr(parent, "out_dtype", None)
