@@ -373,7 +373,7 @@ class Optimizer:
         """Clear every parameter's gradient: ``grad = None`` (default), or zero it in place as torch does."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:  # (the field, as step reads it: no property call per parameter)
                     continue
                 if set_to_none:
                     p.grad = None
