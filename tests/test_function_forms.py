@@ -886,6 +886,39 @@ def test_addmm_errors_name_the_op_and_shapes():
     assert out.dtype == np.int64 and out.tolist() == [[6, 6, 6], [6, 6, 6]]
 
 
+@needs_torch
+def test_scalar_arguments_take_0d_tensors_as_torch(device):
+    """alpha, beta and value (torch's Scalar arguments) take a 0-d tensor that does not require grad, as its item
+    (cybertronai's LAMB: p.data.add_(adam_step, alpha=-lr * trust_ratio), trust_ratio a 0-d tensor); a tensor with
+    dims or one requiring grad stays torch's TypeError, an integer result still refuses a float one."""
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal((2, 3)) for _ in range(3))
+    m1, m2 = rng.standard_normal((2, 4)), rng.standard_normal((4, 3))
+    calls = [
+        lambda T, k, s: T.tensor(a, device=k).add(T.tensor(b, device=k), alpha=s(-0.5)),
+        lambda T, k, s: T.tensor(a, device=k).sub(T.tensor(b, device=k), alpha=s(2)),
+        lambda T, k, s: T.tensor(a, device=k).add_(T.tensor(b, device=k), alpha=s(0.25)),
+        lambda T, k, s: T.add(T.tensor(a, device=k).float(), T.tensor(b, device=k).float(), alpha=s(0.1)),
+        lambda T, k, s: T.addcmul(T.tensor(a, device=k), T.tensor(b, device=k), T.tensor(c, device=k), value=s(3.)),
+        lambda T, k, s: T.tensor(a, device=k).addcdiv_(T.tensor(b, device=k), T.tensor(c, device=k), value=s(-2.)),
+        lambda T, k, s: T.addmm(T.tensor(a, device=k), T.tensor(m1, device=k), T.tensor(m2, device=k), beta=s(2.),
+                                alpha=s(-1.5)),
+        lambda T, k, s: T.tensor(a, device=k).index_add(0, T.tensor([1, 1], device=k), T.tensor(b, device=k),
+                                                        alpha=s(0.5))]
+    for call in calls:
+        want = call(torch, "cpu", lambda v: torch.tensor(v, dtype=torch.float64))
+        got = call(tg, device, lambda v: tg.tensor(v, dtype=tg.float64, device=device))
+        assert str(got.dtype) == str(want.dtype)
+        np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-6 if want.dtype == torch.float32 else 1e-13)
+    x, y = tg.ones(3, dtype=tg.float64, device=device), tg.ones(3, dtype=tg.float64, device=device)
+    for bad in (tg.ones(2, device=device), tg.tensor(0.5, requires_grad=True, device=device)):
+        with pytest.raises(TypeError, match="add: alpha must be a number"):
+            x.add(y, alpha=bad)
+    with pytest.raises(TypeError, match="alpha must be a number, an integer for an integer result"):
+        x.long().add(y.long(), alpha=tg.tensor(0.5, device=device))
+    assert x.long().add(y.long(), alpha=tg.tensor(2, device=device)).tolist() == [3, 3, 3]
+
+
 # ----------------------------------------------------------------------------- meshgrid, broadcast_tensors
 @with_fixtures
 @given(st.data(), st.sampled_from(["ij", "xy"]), st.booleans())

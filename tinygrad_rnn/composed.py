@@ -28,8 +28,8 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
                   _bool_mask, _const, _float_operands, _input, _kind, _one_dim, _scale_factor, _scaled_sum, _selected,
                   _two_tensors, bool_arg, broadcast_tensors, cat, check_devices, complex_log_add_exp, dot,
                   gather, half_in_float32, int_arg, lerp, matmul, meshgrid, multi_output, narrow, numpy_names, operands,
-                  outer, pow, reduce_dims, required_dim, result_dtype, return_types, scatter_reduce, split, stack,
-                  where)
+                  outer, pow, reduce_dims, required_dim, result_dtype, return_types, scalar_arg, scatter_reduce, split,
+                  stack, where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
 from .tensor import (Tensor, _defaults, _is_sparse, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError,
@@ -173,6 +173,7 @@ def _addc(op: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any, 
     if dtype.kind == "b":
         raise TypeError(f"{op}: input, tensor1 and tensor2 are bool, which torch's {op} does not take: convert one "
                         "to an integer or floating dtype")
+    value = scalar_arg(value)
     if not _scale_factor(value, dtype):
         raise TypeError(f"{op}: value must be a number (an integer for integer tensors), got {value!r}")
     input, tensor1, tensor2 = (t if t.dtype == dtype else t.astype(dtype) for t in (input, tensor1, tensor2))

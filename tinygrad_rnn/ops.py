@@ -126,7 +126,7 @@ def scaled_operands(op: str, a: Any, b: Any, alpha: Any) -> Tuple[Tensor, Tensor
     """operands(op, a, b) with b times alpha in the dtype the two promote to, as torch's add and sub with alpha
     (not in b's own dtype, where uint8 200 * 2 wraps and a float32 0-d b rounds): alpha an integer for an integer
     result, a bool only for a bool one (where it is b's and-mask)."""
-    a, b = operands(op, a, b)
+    a, b, alpha = *operands(op, a, b), scalar_arg(alpha)
     dtype = result_dtype((a, b))
     if not (_scale_factor(alpha, dtype) or dtype.kind == "b" and isinstance(alpha, (numbers.Integral, np.bool_))):
         raise TypeError(f"{op}: alpha must be a number, an integer for an integer result and a bool only for a bool "
@@ -5228,6 +5228,15 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     return _const(backend.to_device(np.asarray(out), device))
 
 
+def scalar_arg(v: Any) -> Any:
+    """A Scalar argument (alpha, beta, value) as torch's argument parser reads one: a 0-d tensor that does not require
+    grad is its item (LAMB's ``p.add_(step, alpha=-lr * trust_ratio)``); anything else as given, for the op's own
+    check (a tensor with dims or one requiring grad is torch's "must be Number, not Tensor")."""
+    if isinstance(v, Tensor) and v.ndim == 0 and not v.requires_grad:
+        return v.item()
+    return v
+
+
 def _scale_factor(v: Any, dtype: np.dtype) -> bool:
     """Whether v may scale a tensor of dtype, as torch's alpha and beta: a real number (a complex one for a complex
     tensor), not a bool, and an integer for an integer or bool tensor."""
@@ -5243,6 +5252,7 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -
     check_devices(op, [x, _input(op, source, "source")])
     if source.dtype != x.dtype:
         raise TypeError(f"{op}: source must have the input's dtype {x.dtype}, got {source.dtype}")
+    alpha = scalar_arg(alpha)
     if not _scale_factor(alpha, x.dtype):
         raise TypeError(f"{op}: alpha must be a number (an integer for an integer input), got {alpha!r}")
     idx = host_ints(index, op, "index")
@@ -5371,6 +5381,7 @@ def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) 
     if input.dtype != product.dtype:
         raise TypeError(f"{op}: input is {input.dtype}, the matrices {product.dtype}; all three must have one dtype "
                         "(as in torch)")
+    beta, alpha = scalar_arg(beta), scalar_arg(alpha)
     for name, v in (("beta", beta), ("alpha", alpha)):
         if not _scale_factor(v, input.dtype):
             raise TypeError(f"{op}: {name} must be a number (an integer for integer inputs), got {v!r}")
@@ -5471,7 +5482,7 @@ for _fn in (mean, matmul, mm, squeeze, unsqueeze, flatten, getitem, cast_to, sum
             prod, _others_product, _conj, cumsum, _running, cat, stack, _common, split, chunk, roll, narrow, select,
             movedim, unflatten, diag, trace, repeat, tile, broadcast_tensors,
             # (add and sub with alpha, a complex one for a complex result)
-            scaled_operands, _scale_factor,
+            scaled_operands, scalar_arg, _scale_factor,
             # (a gather through getitem; float16 computed in float32)
             index_select, half_in_float32,
             cumprod, _products_before,

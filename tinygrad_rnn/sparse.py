@@ -907,6 +907,7 @@ def _add_dense(d: Tensor, x: SparseCooTensor, alpha: Any, op: str) -> Tensor:
     """d + alpha * x (op "add") or d - alpha * x ("sub") for a dense d and a sparse COO x, rounded as torch's
     (AddSparse). Other dtypes than d's and x's same float dtype take the dense form's sum (d + alpha * x.to_dense()),
     as does a tensor of no sparse dims."""
+    alpha = _ops.scalar_arg(alpha)
     if x.shape != d.shape or d.dtype != x.dtype or d.dtype.kind != "f" or not x.sparse_dim() \
             or not isinstance(alpha, numbers.Real):
         return _ops.Add()(*_ops.scaled_operands(op, d, x, alpha if op == "add" else -alpha))
