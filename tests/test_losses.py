@@ -482,6 +482,28 @@ def test_bce_with_logits_gradcheck_input_and_target(prob):
         assert tg.gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, reduction, pw), [xt, yt])
 
 
+@pytest.mark.parametrize("kw", [{}, {"reduction": "none"}, {"reduction": "sum"}, {"weight": 1}, {"pos_weight": 1}])
+def test_bce_with_logits_of_a_float32_target_is_float32_as_torch(device, kw):
+    """float64 logits with a float32 target (ELECTRA's disc_labels = (...).float()): torch's loss is float32, each
+    step rounded as its in-place (1 - y).mul_(x).sub_(...) rounds it; the logits' gradient float64, exact."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((3, 5)) * 3, rng.random((3, 5)).astype(np.float32)
+    y[0] = y[0] < 0.5
+    extra = {k: rng.random((3, 5)) * 2 for k in kw if k != "reduction"}
+    res = []
+    for T, dev in ((torch, "cpu"), (tg, device)):
+        xt, yt = T.tensor(x, requires_grad=True, device=dev), T.tensor(y, device=dev)
+        more = {k: T.tensor(v, device=dev) if k in extra else v for k, v in {**kw, **extra}.items()}
+        out = T.nn.functional.binary_cross_entropy_with_logits(xt, yt, **more)
+        out.sum().backward()
+        res.append((str(out.dtype), out.detach().cpu().numpy(), str(xt.grad.dtype), xt.grad.cpu().numpy()))
+    (dt, val, gdt, grad), (dt2, val2, gdt2, grad2) = res
+    assert (dt2, gdt2) == (dt, gdt) == ("torch.float32", "torch.float64")
+    np.testing.assert_allclose(val2, val, rtol=0 if val.ndim else 1e-6)  # (the mean / sum: float32 summation orders)
+    np.testing.assert_allclose(grad2, grad, rtol=1e-14)
+
+
 @given(pair_problem(), st.sampled_from([0.0, 0.5, 1.0, 2.0]))
 def test_smooth_l1_and_huber_match_reference_and_gradcheck(pair, beta):
     x, y = pair

@@ -3062,18 +3062,50 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
                                      reduction: str = "mean", pos_weight: Optional[Tensor] = None,
                                      *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """-[p y log s(x) + (1 - y) log(1 - s(x))] with s the sigmoid and p = pos_weight,
-    written (1 - y) x + (1 + (p - 1) y) softplus(-x) so it is stable for any logit."""
+    written (1 - y) x + (1 + (p - 1) y) softplus(-x) so it is stable for any logit. A float target of another
+    dtype than the logits' gives the loss its dtype, each step rounded to it as torch's in-place
+    (1 - y).mul_(x).sub_(...) rounds (float64 logits, a float32 target: a float32 loss); the gradient is the
+    computation's in the logits' dtype, as torch's."""
+    op = "binary_cross_entropy_with_logits"
     if size_average is not None or reduce is not None:
         reduction = _legacy_get_string(size_average, reduce)
-    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
-    target = _float_target(target, input, "binary_cross_entropy_with_logits")
-    weight, pos_weight = [_loss_weight(w, input, name, "binary_cross_entropy_with_logits")
+    _check_same_shape(input, target, op)
+    given = target
+    target = _float_target(target, input, op)
+    weight, pos_weight = [_loss_weight(w, input, name, op)
                           for name, w in (("weight", weight), ("pos_weight", pos_weight))]
     coef = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * input + coef * _softplus(-input)
     if weight is not None:
         loss = loss * weight
-    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+    out = _reduce(loss, reduction, op)
+    if given.dtype == target.dtype:
+        return out
+    with no_grad():  # (torch's steps, each into the target's dtype)
+        rounded = ((1 - given) * input).astype(given.dtype)
+        rounded = (rounded + coef * _softplus(-input)).astype(given.dtype)
+        if weight is not None:
+            rounded = (rounded * weight).astype(given.dtype)
+        rounded = _reduce(rounded, reduction, op)
+    return _ValueRoundedAs(rounded.array)(out)
+
+
+class _ValueRoundedAs(ops.Function):
+    """x's value replaced by ``value``, the same computation rounded as torch's steps round it in a lower dtype,
+    with x's gradient (cast back to x's dtype): binary_cross_entropy_with_logits's float32 loss of float64
+    logits."""
+
+    saves_nothing = True
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def forward(self, x):
+        self.src = x.dtype
+        return self.value
+
+    def backward(self, g):
+        return (g.astype(self.src),)
 
 
 def _in_dtype_of(target: Tensor, input: Tensor) -> Tensor:
