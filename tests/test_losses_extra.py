@@ -249,6 +249,32 @@ def test_margin_ranking_matches_reference_and_gradcheck(device, prob):
                      [x1, x2, y], device)
 
 
+def test_margin_ranking_target_broadcasts_as_torch(device):
+    """torch's margin_ranking_loss broadcasts its three tensors (TransE-PyTorch's MarginRankingLoss(reduction='none')
+    with a long target torch.tensor([-1]) beside distances of shape (n,)); it wants one number of dims."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    cases = [(a[0], b[0], np.array([-1]), {"reduction": "none"}), (a[0], b[:1, 0], np.array([1.0]), {"margin": .5}),
+             (a, b, np.array([[1.0], [-1.0]]), {"reduction": "sum", "margin": 0.3})]
+    for x1, x2, y, kw in cases:
+        res = []
+        for T, dev in ((torch, "cpu"), (tg, device)):
+            t1 = T.tensor(x1, requires_grad=True, device=dev)
+            out = T.nn.functional.margin_ranking_loss(t1, T.tensor(x2, device=dev), T.tensor(y, device=dev), **kw)
+            out.sum().backward()
+            res.append((out.detach().cpu().numpy(), t1.grad.cpu().numpy()))
+        for got, want in zip(res[1], res[0]):
+            np.testing.assert_allclose(got, want, rtol=1e-15)
+    x = tg.ones(6, device=device)
+    with pytest.raises(RuntimeError, match=r"margin_ranking_loss: all input tensors should have the same number of "
+                                           r"dims .* target \(\)"):
+        F.margin_ranking_loss(x, x, tg.tensor(-1.0, device=device))
+    with pytest.raises(RuntimeError, match=r"margin_ranking_loss: input1 \(6,\), input2 \(6,\) and target \(4,\) "
+                                           "do not broadcast"):
+        F.margin_ranking_loss(x, x, tg.ones(4, device=device))
+
+
 @st.composite
 def hinge_problem(draw):
     """x and y = +-1; where y = -1, x is at least 0.25 from the margin."""

@@ -3195,11 +3195,17 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
                         reduction: str = "mean",
                         *, size_average: Optional[bool] = None, reduce: Optional[bool] = None) -> Tensor:
     """max(0, -target (input1 - input2) + margin), target 1 where input1 should rank higher, -1 where input2;
-    all three of one shape."""
+    all three with one number of dims, broadcasting as torch's (TransE-PyTorch's target torch.tensor([-1]))."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_get_string(size_average, reduce)
     op = "margin_ranking_loss"
-    _check_same_shapes(op, ("input1", input1), ("input2", input2), ("target", target))
+    named = (("input1", input1), ("input2", input2), ("target", target))
+    for name, t in named:
+        _check_tensor(op, name, t)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise _RuntimeValueError(f"{op}: all input tensors should have the same number of dims (as torch), got "
+                                 f"input1 {input1.shape}, input2 {input2.shape}, target {target.shape}")
+    ops.broadcast_shapes(op, *[(name, t.shape) for name, t in named])
     _real(op, "margin", margin, _LEGACY)
     diff = input1._floating() - input2._floating()
     return _reduce((-target * diff + margin).clamp_min(0), reduction, op)
