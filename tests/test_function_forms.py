@@ -19,6 +19,7 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_rnn as tg
 import tinygrad_rnn.functions as functions
 import tinygrad_rnn.nn.functional as F
+from conftest import default_dtype
 from strategies import arrays, broadcast_pair, check_op, shapes, tensor, with_fixtures
 
 try:
@@ -605,12 +606,34 @@ def test_forms_read_like_torch_in_help():
 
 @pytest.mark.parametrize("name", ["sum", "exp", "reshape", "std_mean", "max", "add", "pow", "flip", "numel"])
 def test_forms_refuse_what_is_not_a_tensor(name):
-    """Naming the op, as torch's TypeError does; a number is refused unless another argument is a Tensor."""
+    """Naming the op, as torch's TypeError does; a number is refused unless another argument is a Tensor (or, for
+    add, sub, mul and div, a number: test_two_numbers_make_a_0d_tensor_as_torch)."""
     with pytest.raises(TypeError, match=f"{name}: input must be"):
         getattr(tg, name)([1.0, 2.0], *([1] if name in ("add", "pow", "reshape", "flip") else []))
-    if name in ("add", "pow"):
+    if name == "pow":
         with pytest.raises(TypeError, match=f"{name}: input must be a Tensor, or a number"):
             getattr(tg, name)(2, 3)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_two_numbers_make_a_0d_tensor_as_torch(dtype):
+    """torch.add, sub, mul, div (and multiply, subtract, divide, true_divide) take two numbers, as wrapped 0-d
+    tensors: a 0-d result in torch's dtype (int64, the default float dtype, bool, complex); HF Longformer's
+    torch.div(seq_len, window_overlap, rounding_mode="trunc"). pow and remainder still refuse two numbers."""
+    pairs = [(7, 2), (-7, 2), (7, 2.5), (True, False), (True, 2), (1 + 2j, 2)]
+    with default_dtype(dtype):  # (tg's and torch's)
+        for name in ("add", "sub", "mul", "div", "multiply", "subtract", "divide", "true_divide"):
+            for a, b in pairs:
+                if name in ("sub", "subtract") and isinstance(a, bool):
+                    continue  # (torch refuses a bool in a subtraction)
+                want, got = getattr(torch, name)(a, b), getattr(tg, name)(a, b)
+                assert (str(got.dtype), got.shape, got.item()) == (str(want.dtype), (), want.item()), (name, a, b)
+        for mode in ("trunc", "floor"):
+            for a, b in pairs[:3]:
+                want, got = torch.div(a, b, rounding_mode=mode), tg.div(a, b, rounding_mode=mode)
+                assert (str(got.dtype), got.item()) == (str(want.dtype), want.item()), (mode, a, b)
+        assert tg.add(1, 2, alpha=3).item() == 7 and tg.sub(5, 2, alpha=2).item() == 1
 
 
 def test_scatter_takes_src_or_torchs_value_keyword():

@@ -19,6 +19,7 @@ from .nn import functional as _F
 from .nn import rnn as _rnn
 from .nn.rnn import GATES
 from .nn.utils.rnn import PackedSequence, _pack as _pack_rows
+from . import creation as _creation
 from . import ops
 from .ops import _input
 from .tensor import Tensor, _is_sparse, complex_ok, dtype_name
@@ -37,18 +38,32 @@ def _number_with_tensor(input: Any, args: tuple, kwargs: dict) -> bool:
     return False
 
 
+@complex_ok
+def _wrapped_number(input: Any, args: tuple, kwargs: dict) -> Any:
+    """torch.add(1, 2)'s input, a number with a number as the other operand: a 0-d tensor as torch wraps it (int64,
+    the default float dtype, bool or the default complex dtype), so the op gives torch's 0-d result (HF Longformer's
+    torch.div(seq_len, window, rounding_mode="trunc")); else input as it is."""
+    other = args[0] if args else kwargs.get("other")
+    if isinstance(input, numbers.Number) and isinstance(other, numbers.Number):
+        return _creation.tensor(input)
+    return input
+
+
 def _unquoted(annotation: Any) -> Any:
     """'"Tensor"' (a quoted hint under postponed evaluation) as 'Tensor', for help()."""
     return annotation.strip("'\"") if isinstance(annotation, str) else annotation
 
 
-def method_form(name: str, numbers_too: bool = False) -> Callable[..., Any]:
+def method_form(name: str, numbers_too: bool = False, two_numbers: bool = False) -> Callable[..., Any]:
     """torch.<name>(input, ...) as input.<name>(...), with the method's signature (``self`` named ``input``) and
-    docstring. ``numbers_too``: input may be a number where another argument is a Tensor, as torch.add(2, t)."""
+    docstring. ``numbers_too``: input may be a number where another argument is a Tensor, as torch.add(2, t);
+    ``two_numbers``: both operands may be numbers too, as torch.add(1, 2) (a 0-d tensor)."""
     method = getattr(Tensor, name)
     wanted = "a Tensor, or a number with a Tensor operand" if numbers_too else "a Tensor"
 
     def form(input, *args, out=None, **kwargs):
+        if two_numbers:
+            input = _wrapped_number(input, args, kwargs)
         if not isinstance(input, Tensor) and not (numbers_too and _number_with_tensor(input, args, kwargs)):
             if _is_sparse(input) and out is None:  # (sparse.py's method, or its error naming the op)
                 return getattr(input, name)(*args, **kwargs)
@@ -96,8 +111,8 @@ bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = 
     for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"))
 bitwise_not = method_form("bitwise_not")
 eq, ne, lt, le, gt, ge = map(method_form, ("eq", "ne", "lt", "le", "gt", "ge"))
-add, sub, mul, div, pow, remainder = (method_form(n, numbers_too=True)
-                                      for n in ("add", "sub", "mul", "div", "pow", "remainder"))
+add, sub, mul, div = (method_form(n, numbers_too=True, two_numbers=True) for n in ("add", "sub", "mul", "div"))
+pow, remainder = (method_form(n, numbers_too=True) for n in ("pow", "remainder"))
 # reductions
 sum, mean, prod, std, var, norm = map(method_form, ("sum", "mean", "prod", "std", "var", "norm"))
 max, min, amax, amin, argmax, argmin = map(method_form, ("max", "min", "amax", "amin", "argmax", "argmin"))
@@ -114,7 +129,7 @@ scatter_reduce, index_fill, index_copy, index_put = map(method_form, (
     "scatter_reduce", "index_fill", "index_copy", "index_put"))
 clone, detach = map(method_form, ("clone", "detach"))
 # torch's other names (numpy's, mostly) for the forms above
-multiply, divide, true_divide, subtract = (method_form(n, numbers_too=True)
+multiply, divide, true_divide, subtract = (method_form(n, numbers_too=True, two_numbers=True)
                                            for n in ("multiply", "divide", "true_divide", "subtract"))
 negative, absolute, fix, swapdims, moveaxis, fliplr, flipud, ravel = map(method_form, (
     "negative", "absolute", "fix", "swapdims", "moveaxis", "fliplr", "flipud", "ravel"))
