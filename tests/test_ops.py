@@ -2724,6 +2724,23 @@ def test_dtype_promotion_follows_torch():
     assert tg.cat([tg.tensor([1]), tg.tensor([True])]).dtype == np.int64
 
 
+def test_subtraction_refuses_a_bool_operand_as_torch(device):
+    """torch refuses a bool tensor or a Python bool on either side of a subtraction (-, sub, sub_, rsub), not only
+    two bool tensors; other dtypes and addition are untouched."""
+    b, i, f = (tg.tensor(v, device=device) for v in ([True, False], [1, 2], [1.0, 2.0]))
+    for bad in (lambda: b - 2, lambda: 2 - b, lambda: b - i, lambda: i - b, lambda: f - True, lambda: True - f,
+                lambda: b.sub(i), lambda: i.clone().sub_(b), lambda: tg.sub(i, b), lambda: tg.rsub(b, 1),
+                lambda: b - b):
+        with pytest.raises(RuntimeError, match="subtract"):
+            bad()
+    assert (i - 1).tolist() == [0, 1] and (f - i).tolist() == [0.0, 0.0] and (b + 1).tolist() == [2, 1]
+    torch = pytest.importorskip("torch")
+    for bad in (lambda: torch.tensor([True]) - 2, lambda: torch.tensor([1.0]) - True, lambda: torch.rsub(
+            torch.tensor([True]), 1)):
+        with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with a bool tensor is not supported"):
+            bad()
+
+
 def test_add_and_sub_scale_other_by_alpha_in_the_promoted_dtype(device):
     """add/sub(input, other, alpha) as torch: alpha * other in the dtype input and other promote to, not in
     other's (uint8 200 * 2 wrapped to 144; a float32 0-d other rounded before meeting float64); alpha an integer

@@ -135,7 +135,7 @@ def test_arithmetic_dtype_rules():
 ])
 def test_a_0d_tensor_takes_the_dtype_of_a_tensor_with_dims_of_its_kind(a, b, want):
     x, y = (tg.tensor(np.ones(shape, dtype)) for dtype, shape in (a, b))
-    for out in (x + y, x * y, y - x):
+    for out in (x + y, x * y) + (() if x.dtype == np.bool_ else (y - x,)):  # (torch refuses a bool subtraction)
         assert out.dtype == np.dtype(want)
 
 

@@ -69,9 +69,13 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         if not (isinstance(a, Tensor) or isinstance(b, Tensor)):
             raise TypeError(f"{op}: expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
+        if op == "sub" and (isinstance(a, (bool, np.bool_)) or isinstance(b, (bool, np.bool_))):
+            _bool_subtraction(a, b)
         like = a if isinstance(a, Tensor) else b
         a, b = _as_tensor(op, a, like), _as_tensor(op, b, like)
     if a.array.dtype != b.array.dtype:
+        if op == "sub" and "b" in (a.dtype.kind, b.dtype.kind):
+            _bool_subtraction(a, b)
         ca, cb = _CATEGORY[a.dtype.kind], _CATEGORY[b.dtype.kind]
         if ca == cb and (a.ndim == 0) != (b.ndim == 0):  # (astype: a float cast keeps the gradient)
             if a.ndim == 0:
@@ -85,6 +89,14 @@ def operands(op: str, a: Any, b: Any) -> Tuple[Tensor, Tensor]:
         elif ca == 3 or cb == 3:
             a, b = _to_complex(a, b)
     return a, b
+
+
+def _bool_subtraction(a: Any, b: Any) -> None:
+    """torch's refusal of a bool operand (a tensor or a Python bool) in a subtraction (numpy refuses two bool
+    arrays itself)."""
+    raise _RuntimeTypeError(f"sub: operands {_kind(a)} and {_kind(b)}: subtraction, the `-` operator, with a bool "
+                            "tensor is not supported (as torch). If you are trying to invert a mask, use the `~` or "
+                            "`logical_not()` operator instead")
 
 
 def _to_complex(a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
