@@ -19,7 +19,10 @@ with zero decay on tokenizers and norms); knowledge-graph embeddings (TransE-PyT
 renormalised through .data, hits@k and MRR; KnowledgeGraphEmbedding's TransE / DistMult / ComplEx / RotatE with
 self-adversarial negative sampling and filtered ranking; kbc's ComplEx with sparse embeddings scored against their
 own weight, the N3 regulariser and Adagrad); Longformer's sliding-window attention (HF's _chunk by as_strided,
-_pad_and_diagonalize, _mask_invalid_locations), checked against dense banded attention.
+_pad_and_diagonalize, _mask_invalid_locations), checked against dense banded attention; Transformer-XL
+(relative positional attention with _rel_shift, segment-level memory carried across steps, warmup then
+CosineAnnealingLR); DeBERTa-v2 (disentangled content / position attention with log-bucket relative positions);
+Reformer's LSH attention (hashing by rotations, sorted buckets, chunked attention, the undo sort).
 """
 import math
 
@@ -1743,3 +1746,588 @@ def test_longformer_sliding_chunks_as_strided(torch):
         ids[mask == 0] = 1
         batches.append((ids, mask, rng.integers(0, 2, 2)))
     _compare(longformer(tg, sd, batches), longformer(torch, sd, batches))
+
+
+# -------------------------------------------------------------------------------------------------- Transformer-XL
+def transformer_xl(T, sd, segments):
+    """kimiyoung/transformer-xl's MemTransformerLM (attn_type 0), tiny: PositionalEmbedding (torch.ger of a
+    descending float arange, clamp_ of clamp_len), RelPartialLearnableMultiHeadAttn (qkv over cat([mems, w]), r_net,
+    the AC / BD einsums with r_w_bias / r_r_bias, _rel_shift by a zero pad and a view, attn_score.mul_(scale),
+    masked_fill through .float() / type_as of the triu(1 + mlen) mask), post-LN PositionwiseFF, init_mems with
+    torch.empty(0), _update_mems under no_grad with detach; train.py's loop over segments carrying the mems
+    (loss.float().mean().type_as(loss)), clip_grad_norm_, Adam, warmup by writing param_groups[0]['lr'] then
+    CosineAnnealingLR."""
+    nn, F = T.nn, T.nn.functional
+    n_token, n_layer, n_head, d_model, d_head, d_inner = 15, 2, 2, 8, 4, 12
+    tgt_len, mem_len, clamp_len = 4, 4, 6
+    class PositionalEmbedding(nn.Module):
+        def __init__(self, demb):
+            super(PositionalEmbedding, self).__init__()
+            self.demb = demb
+            inv_freq = 1 / (10000 ** (T.arange(0.0, demb, 2.0) / demb))
+            self.register_buffer('inv_freq', inv_freq)
+        def forward(self, pos_seq, bsz=None):
+            sinusoid_inp = T.ger(pos_seq, self.inv_freq)
+            pos_emb = T.cat([sinusoid_inp.sin(), sinusoid_inp.cos()], dim=-1)
+            if bsz is not None:
+                return pos_emb[:, None, :].expand(-1, bsz, -1)
+            else:
+                return pos_emb[:, None, :]
+    class PositionwiseFF(nn.Module):
+        def __init__(self, d_model, d_inner, dropout, pre_lnorm=False):
+            super(PositionwiseFF, self).__init__()
+            self.CoreNet = nn.Sequential(nn.Linear(d_model, d_inner), nn.ReLU(inplace=True), nn.Dropout(dropout),
+                                         nn.Linear(d_inner, d_model), nn.Dropout(dropout))
+            self.layer_norm = nn.LayerNorm(d_model)
+            self.pre_lnorm = pre_lnorm
+        def forward(self, inp):
+            core_out = self.CoreNet(inp)
+            return self.layer_norm(inp + core_out)
+    class RelPartialLearnableMultiHeadAttn(nn.Module):
+        def __init__(self, n_head, d_model, d_head, dropout, dropatt=0):
+            super().__init__()
+            self.n_head, self.d_model, self.d_head = n_head, d_model, d_head
+            self.qkv_net = nn.Linear(d_model, 3 * n_head * d_head, bias=False)
+            self.drop = nn.Dropout(dropout)
+            self.dropatt = nn.Dropout(dropatt)
+            self.o_net = nn.Linear(n_head * d_head, d_model, bias=False)
+            self.layer_norm = nn.LayerNorm(d_model)
+            self.scale = 1 / (d_head ** 0.5)
+            self.pre_lnorm = False
+            self.r_net = nn.Linear(self.d_model, self.n_head * self.d_head, bias=False)
+        def _rel_shift(self, x, zero_triu=False):
+            zero_pad = T.zeros((x.size(0), 1, *x.size()[2:]), device=x.device, dtype=x.dtype)
+            x_padded = T.cat([zero_pad, x], dim=1)
+            x_padded = x_padded.view(x.size(1) + 1, x.size(0), *x.size()[2:])
+            x = x_padded[1:].view_as(x)
+            return x
+        def forward(self, w, r, r_w_bias, r_r_bias, attn_mask=None, mems=None):
+            qlen, rlen, bsz = w.size(0), r.size(0), w.size(1)
+            if mems is not None:
+                cat = T.cat([mems, w], 0)
+                w_heads = self.qkv_net(cat)
+                r_head_k = self.r_net(r)
+                w_head_q, w_head_k, w_head_v = T.chunk(w_heads, 3, dim=-1)
+                w_head_q = w_head_q[-qlen:]
+            else:
+                w_heads = self.qkv_net(w)
+                r_head_k = self.r_net(r)
+                w_head_q, w_head_k, w_head_v = T.chunk(w_heads, 3, dim=-1)
+            klen = w_head_k.size(0)
+            w_head_q = w_head_q.view(qlen, bsz, self.n_head, self.d_head)
+            w_head_k = w_head_k.view(klen, bsz, self.n_head, self.d_head)
+            w_head_v = w_head_v.view(klen, bsz, self.n_head, self.d_head)
+            r_head_k = r_head_k.view(rlen, self.n_head, self.d_head)
+            rw_head_q = w_head_q + r_w_bias
+            AC = T.einsum('ibnd,jbnd->ijbn', (rw_head_q, w_head_k))
+            rr_head_q = w_head_q + r_r_bias
+            BD = T.einsum('ibnd,jnd->ijbn', (rr_head_q, r_head_k))
+            BD = self._rel_shift(BD)
+            attn_score = AC + BD
+            attn_score.mul_(self.scale)
+            if attn_mask is not None and attn_mask.any().item():
+                if attn_mask.dim() == 2:
+                    attn_score = attn_score.float().masked_fill(
+                        attn_mask[None, :, :, None], -float('inf')).type_as(attn_score)
+                elif attn_mask.dim() == 3:
+                    attn_score = attn_score.float().masked_fill(
+                        attn_mask[:, :, :, None], -float('inf')).type_as(attn_score)
+            attn_prob = F.softmax(attn_score, dim=1)
+            attn_prob = self.dropatt(attn_prob)
+            attn_vec = T.einsum('ijbn,jbnd->ibnd', (attn_prob, w_head_v))
+            attn_vec = attn_vec.contiguous().view(attn_vec.size(0), attn_vec.size(1), self.n_head * self.d_head)
+            attn_out = self.o_net(attn_vec)
+            attn_out = self.drop(attn_out)
+            return self.layer_norm(w + attn_out)
+    class RelPartialLearnableDecoderLayer(nn.Module):
+        def __init__(self, n_head, d_model, d_head, d_inner, dropout):
+            super(RelPartialLearnableDecoderLayer, self).__init__()
+            self.dec_attn = RelPartialLearnableMultiHeadAttn(n_head, d_model, d_head, dropout)
+            self.pos_ff = PositionwiseFF(d_model, d_inner, dropout)
+        def forward(self, dec_inp, r, r_w_bias, r_r_bias, dec_attn_mask=None, mems=None):
+            output = self.dec_attn(dec_inp, r, r_w_bias, r_r_bias, attn_mask=dec_attn_mask, mems=mems)
+            return self.pos_ff(output)
+    class MemTransformerLM(nn.Module):
+        def __init__(self):
+            super(MemTransformerLM, self).__init__()
+            self.n_token, self.d_model, self.n_head, self.d_head = n_token, d_model, n_head, d_head
+            self.word_emb = nn.Embedding(n_token, d_model)
+            self.drop = nn.Dropout(0.0)
+            self.n_layer, self.tgt_len, self.mem_len, self.ext_len = n_layer, tgt_len, mem_len, 0
+            self.layers = nn.ModuleList()
+            for i in range(n_layer):
+                self.layers.append(RelPartialLearnableDecoderLayer(n_head, d_model, d_head, d_inner, 0.0))
+            self.out_layer = nn.Linear(d_model, n_token)
+            self.clamp_len = clamp_len
+            self.pos_emb = PositionalEmbedding(self.d_model)
+            self.r_w_bias = nn.Parameter(T.Tensor(self.n_head, self.d_head))
+            self.r_r_bias = nn.Parameter(T.Tensor(self.n_head, self.d_head))
+            nn.init.normal_(self.r_w_bias, 0.0, 0.02)
+            nn.init.normal_(self.r_r_bias, 0.0, 0.02)
+        def init_mems(self):
+            if self.mem_len > 0:
+                mems = []
+                param = next(self.parameters())
+                for i in range(self.n_layer + 1):
+                    empty = T.empty(0, dtype=param.dtype, device=param.device)
+                    mems.append(empty)
+                return mems
+            else:
+                return None
+        def _update_mems(self, hids, mems, qlen, mlen):
+            if mems is None:
+                return None
+            assert len(hids) == len(mems), 'len(hids) != len(mems)'
+            with T.no_grad():
+                new_mems = []
+                end_idx = mlen + max(0, qlen - 0 - self.ext_len)
+                beg_idx = max(0, end_idx - self.mem_len)
+                for i in range(len(hids)):
+                    cat = T.cat([mems[i], hids[i]], dim=0)
+                    new_mems.append(cat[beg_idx:end_idx].detach())
+            return new_mems
+        def _forward(self, dec_inp, mems=None):
+            qlen, bsz = dec_inp.size()
+            word_emb = self.word_emb(dec_inp)
+            mlen = mems[0].size(0) if mems is not None else 0
+            klen = mlen + qlen
+            dec_attn_mask = T.triu(word_emb.new_ones(qlen, klen), diagonal=1 + mlen).bool()[:, :, None]
+            hids = []
+            pos_seq = T.arange(klen - 1, -1, -1.0, device=word_emb.device, dtype=word_emb.dtype)
+            if self.clamp_len > 0:
+                pos_seq.clamp_(max=self.clamp_len)
+            pos_emb = self.pos_emb(pos_seq)
+            core_out = self.drop(word_emb)
+            pos_emb = self.drop(pos_emb)
+            hids.append(core_out)
+            for i, layer in enumerate(self.layers):
+                mems_i = None if mems is None else mems[i]
+                core_out = layer(core_out, pos_emb, self.r_w_bias, self.r_r_bias, dec_attn_mask=dec_attn_mask,
+                                 mems=mems_i)
+                hids.append(core_out)
+            core_out = self.drop(core_out)
+            new_mems = self._update_mems(hids, mems, mlen, qlen)
+            return core_out, new_mems
+        def forward(self, data, target, *mems):
+            if not mems:
+                mems = self.init_mems()
+            tgt_len = target.size(0)
+            hidden, new_mems = self._forward(data, mems=mems)
+            pred_hid = hidden[-tgt_len:]
+            logit = self.out_layer(pred_hid.view(-1, pred_hid.size(-1)))
+            loss = -F.log_softmax(logit, dim=-1).gather(1, target.reshape(-1).unsqueeze(1)).squeeze(1)
+            loss = loss.view(tgt_len, -1)
+            if new_mems is None:
+                return [loss]
+            else:
+                return [loss] + new_mems
+    model = MemTransformerLM()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-2)
+    max_step, warmup_step, lr = len(segments), 2, 1e-2
+    scheduler = T.optim.lr_scheduler.CosineAnnealingLR(optimizer, max_step, eta_min=1e-3)
+    train_step = 0
+    mems = tuple()
+    out, losses = [], []
+    model.train()
+    for data, target in segments:
+        data, target = T.tensor(data), T.tensor(target)
+        model.zero_grad()
+        ret = model(data, target, *mems)
+        loss, mems = ret[0], ret[1:]
+        loss = loss.float().mean().type_as(loss)
+        loss.backward()
+        losses.append(loss)
+        out += [list(mems), _grads(model), T.nn.utils.clip_grad_norm_(model.parameters(), 0.25)]
+        optimizer.step()
+        train_step += 1
+        if train_step < warmup_step:
+            curr_lr = lr * train_step / warmup_step
+            optimizer.param_groups[0]['lr'] = curr_lr
+        else:
+            scheduler.step()
+        out.append(optimizer.param_groups[0]['lr'])
+    out.append(model.state_dict())
+    return losses, out
+
+
+def test_transformer_xl_relative_attention_and_memory(torch):
+    rng = _rng(11)
+    sd = transformer_xl(torch, None, None)
+    stream = rng.integers(0, 15, (4 * 4 + 1, 2))
+    segments = [(stream[i:i + 4], stream[i + 1:i + 5]) for i in range(0, 16, 4)]
+    (ours_losses, ours), (losses, theirs) = transformer_xl(tg, sd, segments), transformer_xl(torch, sd, segments)
+    _compare(ours, theirs)
+    _compare(ours_losses, losses, 0, rtol=1e-6)  # (a float32 mean: summation orders differ by an ulp)
+
+
+# ------------------------------------------------------------------------------------------------------ DeBERTa-v2
+def deberta_v2(T, sd, batches):
+    """HF's DebertaV2 (disentangled attention), tiny: make_log_bucket_position (sign, where, ceil of log ratios),
+    build_relative_position, shared attention keys for the relative embeddings (transpose_for_scores + repeat),
+    content-to-position and position-to-content scores by bmm and gather of clamped indices (expand of the
+    squeezed positions), the scale sqrt(torch.tensor(d, dtype=torch.float) * scale_factor), the pairwise attention
+    mask (mask * mask^T) with masked_fill of finfo.min, LayerNorm'd relative embeddings, embeddings multiplied by
+    the mask, ContextPooler; a sequence classifier trained with AdamW."""
+    nn, F = T.nn, T.nn.functional
+    V, D, H, I, L = 17, 8, 2, 12, 2
+    position_buckets, max_relative_positions = 4, 8
+    def make_log_bucket_position(relative_pos, bucket_size, max_position):
+        sign = T.sign(relative_pos)
+        mid = bucket_size // 2
+        abs_pos = T.where(
+            (relative_pos < mid) & (relative_pos > -mid), T.tensor(mid - 1).type_as(relative_pos),
+            T.abs(relative_pos))
+        log_pos = T.ceil(T.log(abs_pos / mid) / T.log(T.tensor((max_position - 1) / mid)) * (mid - 1)) + mid
+        bucket_pos = T.where(abs_pos <= mid, relative_pos.type_as(log_pos), log_pos * sign)
+        return bucket_pos
+    def build_relative_position(query_layer, key_layer, bucket_size=-1, max_position=-1):
+        query_size = query_layer.size(-2)
+        key_size = key_layer.size(-2)
+        q_ids = T.arange(query_size, dtype=T.long, device=query_layer.device)
+        k_ids = T.arange(key_size, dtype=T.long, device=key_layer.device)
+        rel_pos_ids = q_ids[:, None] - k_ids[None, :]
+        if bucket_size > 0 and max_position > 0:
+            rel_pos_ids = make_log_bucket_position(rel_pos_ids, bucket_size, max_position)
+        rel_pos_ids = rel_pos_ids.to(T.long)
+        rel_pos_ids = rel_pos_ids[:query_size, :]
+        rel_pos_ids = rel_pos_ids.unsqueeze(0)
+        return rel_pos_ids
+    class DisentangledSelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.num_attention_heads = H
+            self.attention_head_size = D // H
+            self.all_head_size = self.num_attention_heads * self.attention_head_size
+            self.query_proj = nn.Linear(D, self.all_head_size, bias=True)
+            self.key_proj = nn.Linear(D, self.all_head_size, bias=True)
+            self.value_proj = nn.Linear(D, self.all_head_size, bias=True)
+            self.share_att_key = True
+            self.pos_att_type = ["p2c", "c2p"]
+            self.relative_attention = True
+            self.position_buckets = position_buckets
+            self.max_relative_positions = max_relative_positions
+            self.pos_ebd_size = self.position_buckets
+            self.pos_dropout = nn.Dropout(0.0)
+            self.dropout = nn.Dropout(0.0)
+        def transpose_for_scores(self, x, attention_heads):
+            new_x_shape = x.size()[:-1] + (attention_heads, -1)
+            x = x.view(new_x_shape)
+            return x.permute(0, 2, 1, 3).contiguous().view(-1, x.size(1), x.size(-1))
+        def forward(self, hidden_states, attention_mask, relative_pos=None, rel_embeddings=None):
+            query_states = hidden_states
+            query_layer = self.transpose_for_scores(self.query_proj(query_states), self.num_attention_heads)
+            key_layer = self.transpose_for_scores(self.key_proj(hidden_states), self.num_attention_heads)
+            value_layer = self.transpose_for_scores(self.value_proj(hidden_states), self.num_attention_heads)
+            rel_att = None
+            scale_factor = 1
+            if "c2p" in self.pos_att_type:
+                scale_factor += 1
+            if "p2c" in self.pos_att_type:
+                scale_factor += 1
+            scale = T.sqrt(T.tensor(query_layer.size(-1), dtype=T.float) * scale_factor)
+            attention_scores = T.bmm(query_layer, key_layer.transpose(-1, -2) / scale.to(dtype=query_layer.dtype))
+            if self.relative_attention:
+                rel_embeddings = self.pos_dropout(rel_embeddings)
+                rel_att = self.disentangled_attention_bias(query_layer, key_layer, relative_pos, rel_embeddings,
+                                                           scale_factor)
+            if rel_att is not None:
+                attention_scores = attention_scores + rel_att
+            attention_scores = attention_scores.view(-1, self.num_attention_heads, attention_scores.size(-2),
+                                                     attention_scores.size(-1))
+            attention_mask = attention_mask.bool()
+            attention_scores = attention_scores.masked_fill(~(attention_mask), T.finfo(query_layer.dtype).min)
+            attention_probs = nn.functional.softmax(attention_scores, dim=-1)
+            attention_probs = self.dropout(attention_probs)
+            context_layer = T.bmm(attention_probs.view(-1, attention_probs.size(-2), attention_probs.size(-1)),
+                                  value_layer)
+            context_layer = (context_layer.view(-1, self.num_attention_heads, context_layer.size(-2),
+                                                context_layer.size(-1)).permute(0, 2, 1, 3).contiguous())
+            new_context_layer_shape = context_layer.size()[:-2] + (-1,)
+            context_layer = context_layer.view(new_context_layer_shape)
+            return context_layer, attention_probs
+        def disentangled_attention_bias(self, query_layer, key_layer, relative_pos, rel_embeddings, scale_factor):
+            if relative_pos is None:
+                relative_pos = build_relative_position(query_layer, key_layer, bucket_size=self.position_buckets,
+                                                       max_position=self.max_relative_positions)
+            if relative_pos.dim() == 2:
+                relative_pos = relative_pos.unsqueeze(0).unsqueeze(0)
+            elif relative_pos.dim() == 3:
+                relative_pos = relative_pos.unsqueeze(1)
+            att_span = self.pos_ebd_size
+            relative_pos = relative_pos.to(device=query_layer.device, dtype=T.long)
+            rel_embeddings = rel_embeddings[0: att_span * 2, :].unsqueeze(0)
+            pos_query_layer = self.transpose_for_scores(self.query_proj(rel_embeddings), self.num_attention_heads
+                                                        ).repeat(query_layer.size(0) // self.num_attention_heads, 1, 1)
+            pos_key_layer = self.transpose_for_scores(self.key_proj(rel_embeddings), self.num_attention_heads
+                                                      ).repeat(query_layer.size(0) // self.num_attention_heads, 1, 1)
+            score = 0
+            if "c2p" in self.pos_att_type:
+                scale = T.sqrt(T.tensor(pos_key_layer.size(-1), dtype=T.float) * scale_factor)
+                c2p_att = T.bmm(query_layer, pos_key_layer.transpose(-1, -2))
+                c2p_pos = T.clamp(relative_pos + att_span, 0, att_span * 2 - 1)
+                c2p_att = T.gather(c2p_att, dim=-1, index=c2p_pos.squeeze(0).expand(
+                    [query_layer.size(0), query_layer.size(1), relative_pos.size(-1)]))
+                score += c2p_att / scale.to(dtype=c2p_att.dtype)
+            if "p2c" in self.pos_att_type:
+                scale = T.sqrt(T.tensor(pos_query_layer.size(-1), dtype=T.float) * scale_factor)
+                r_pos = relative_pos
+                p2c_pos = T.clamp(-r_pos + att_span, 0, att_span * 2 - 1)
+                p2c_att = T.bmm(key_layer, pos_query_layer.transpose(-1, -2))
+                p2c_att = T.gather(p2c_att, dim=-1, index=p2c_pos.squeeze(0).expand(
+                    [query_layer.size(0), key_layer.size(-2), key_layer.size(-2)])).transpose(-1, -2)
+                score += p2c_att / scale.to(dtype=p2c_att.dtype)
+            return score
+    class DebertaV2Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.self = DisentangledSelfAttention()
+            self.attn_dense, self.attn_ln = nn.Linear(D, D), nn.LayerNorm(D, eps=1e-7)
+            self.intermediate, self.output = nn.Linear(D, I), nn.Linear(I, D)
+            self.out_ln = nn.LayerNorm(D, eps=1e-7)
+        def forward(self, hidden_states, attention_mask, relative_pos, rel_embeddings):
+            ctx, probs = self.self(hidden_states, attention_mask, relative_pos=relative_pos,
+                                   rel_embeddings=rel_embeddings)
+            attention_output = self.attn_ln(self.attn_dense(ctx) + hidden_states)
+            h = F.gelu(self.intermediate(attention_output))
+            return self.out_ln(self.output(h) + attention_output), probs
+    class DebertaV2ForSequenceClassification(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.word_embeddings = nn.Embedding(V, D, padding_idx=0)
+            self.emb_ln = nn.LayerNorm(D, eps=1e-7)
+            self.layer = nn.ModuleList([DebertaV2Layer() for _ in range(L)])
+            self.rel_embeddings = nn.Embedding(position_buckets * 2, D)
+            self.rel_ln = nn.LayerNorm(D, eps=1e-7, elementwise_affine=True)
+            self.pooler_dense = nn.Linear(D, D)
+            self.classifier = nn.Linear(D, 3)
+        def get_rel_embedding(self):
+            return self.rel_ln(self.rel_embeddings.weight)
+        def get_attention_mask(self, attention_mask):
+            if attention_mask.dim() <= 2:
+                extended_attention_mask = attention_mask.unsqueeze(1).unsqueeze(2)
+                attention_mask = extended_attention_mask * extended_attention_mask.squeeze(-2).unsqueeze(-1)
+            elif attention_mask.dim() == 3:
+                attention_mask = attention_mask.unsqueeze(1)
+            return attention_mask
+        def get_rel_pos(self, hidden_states, query_states=None, relative_pos=None):
+            if relative_pos is None:
+                q = query_states if query_states is not None else hidden_states
+                relative_pos = build_relative_position(q, hidden_states, bucket_size=position_buckets,
+                                                       max_position=max_relative_positions)
+            return relative_pos
+        def forward(self, input_ids, attention_mask):
+            embeddings = self.emb_ln(self.word_embeddings(input_ids))
+            mask = attention_mask
+            if mask.dim() != embeddings.dim():
+                if mask.dim() == 4:
+                    mask = mask.squeeze(1).squeeze(1)
+                mask = mask.unsqueeze(2)
+            mask = mask.to(embeddings.dtype)
+            hidden = embeddings * mask
+            ext = self.get_attention_mask(attention_mask)
+            relative_pos = self.get_rel_pos(hidden)
+            rel_embeddings = self.get_rel_embedding()
+            all_probs = []
+            for layer_module in self.layer:
+                hidden, probs = layer_module(hidden, ext, relative_pos, rel_embeddings)
+                all_probs.append(probs)
+            pooled = F.gelu(self.pooler_dense(hidden[:, 0]))
+            return self.classifier(pooled), all_probs, relative_pos
+    model = DebertaV2ForSequenceClassification()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.01)
+    out = []
+    for ids, mask, y in batches:
+        logits, probs, relative_pos = model(T.tensor(ids), T.tensor(mask))
+        loss = F.cross_entropy(logits, T.tensor(y))
+        optimizer.zero_grad()
+        loss.backward()
+        out += [logits, probs, relative_pos, loss, _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_deberta_v2_disentangled_attention_log_buckets(torch):
+    rng = _rng(12)
+    sd = deberta_v2(torch, None, None)
+    batches = []
+    for _ in range(3):
+        ids = rng.integers(1, 17, (3, 9))
+        mask = np.ones((3, 9), dtype=np.int64)
+        mask[2, 6:] = 0
+        ids[mask == 0] = 0
+        batches.append((ids, mask, rng.integers(0, 3, 3)))
+    _compare(deberta_v2(tg, sd, batches), deberta_v2(torch, sd, batches))
+
+
+# ------------------------------------------------------------------------------------------------------- Reformer
+def reformer_lsh(T, sd, batches, rotations):
+    """lucidrains/reformer-pytorch's LSHAttention (shared query-key, causal, n_hashes rounds): hash_vectors by
+    random rotations (given here, torch.randn there) with cat([r, -r]).argmax, bucket offsets; sort_key_val and the
+    undo sort by sort, batched_index_select by gather of an expanded index, chunks with look_one_back, keys
+    F.normalize'd, the causal / self / other-bucket masks by masked_fill_ in place (max_neg_value,
+    TOKEN_SELF_ATTN_VALUE), softmax by logsumexp, the hash rounds combined by their logsumexp weights; in a tiny
+    LM (LSHSelfAttention's toqk / tov / to_out, pre-LN, a feed-forward) trained with Adam."""
+    nn, F = T.nn, T.nn.functional
+    TOKEN_SELF_ATTN_VALUE = -5e4
+    V, D, S, n_hashes, bucket_size, heads = 11, 8, 8, 2, 2, 2
+    def max_neg_value(tensor):
+        return -T.finfo(tensor.dtype).max
+    def sort_key_val(t1, t2, dim=-1):
+        values, indices = t1.sort(dim=dim)
+        t2 = t2.expand_as(t1)
+        return values, t2.gather(dim, indices)
+    def batched_index_select(values, indices):
+        last_dim = values.shape[-1]
+        return values.gather(1, indices[:, :, None].expand(-1, -1, last_dim))
+    class LSHAttention(nn.Module):
+        def __init__(self, bucket_size=64, n_hashes=8, causal=False):
+            super().__init__()
+            self.dropout = nn.Dropout(0.0)
+            self.dropout_for_hash = nn.Dropout(0.0)
+            self.causal = causal
+            self.bucket_size = bucket_size
+            self.n_hashes = n_hashes
+            self._attend_across_buckets = False
+            self.random_rotations = None
+        def hash_vectors(self, n_buckets, vecs):
+            batch_size = vecs.shape[0]
+            assert n_buckets % 2 == 0
+            rot_size = n_buckets
+            rotations_shape = (1, vecs.shape[-1], self.n_hashes, rot_size // 2)
+            random_rotations = self.random_rotations.reshape(rotations_shape).expand(batch_size, -1, -1, -1)
+            dropped_vecs = self.dropout_for_hash(vecs)
+            rotated_vecs = T.einsum('btf,bfhi->bhti', dropped_vecs, random_rotations)
+            rotated_vecs = T.cat([rotated_vecs, -rotated_vecs], dim=-1)
+            buckets = T.argmax(rotated_vecs, dim=-1)
+            offsets = T.arange(self.n_hashes, device=vecs.device)
+            offsets = T.reshape(offsets * n_buckets, (1, -1, 1))
+            buckets = T.reshape(buckets + offsets, (batch_size, -1,))
+            return buckets
+        def forward(self, qk, v):
+            batch_size, seqlen, dim, device = *qk.shape, qk.device
+            query_len = seqlen
+            assert seqlen % (self.bucket_size * 2) == 0
+            n_buckets = seqlen // self.bucket_size
+            buckets = self.hash_vectors(n_buckets, qk)
+            assert int(buckets.shape[1]) == self.n_hashes * seqlen
+            total_hashes = self.n_hashes
+            ticker = T.arange(total_hashes * seqlen, device=device).unsqueeze(0).expand_as(buckets)
+            buckets_and_t = seqlen * buckets + (ticker % seqlen)
+            buckets_and_t = buckets_and_t.detach()
+            sbuckets_and_t, sticker = sort_key_val(buckets_and_t, ticker, dim=-1)
+            _, undo_sort = sticker.sort(dim=-1)
+            del ticker
+            sbuckets_and_t = sbuckets_and_t.detach()
+            sticker = sticker.detach()
+            undo_sort = undo_sort.detach()
+            st = (sticker % seqlen)
+            sqk = batched_index_select(qk, st)
+            sv = batched_index_select(v, st)
+            chunk_size = total_hashes * n_buckets
+            bq_t = bkv_t = T.reshape(st, (batch_size, chunk_size, -1))
+            bqk = T.reshape(sqk, (batch_size, chunk_size, -1, dim))
+            bv = T.reshape(sv, (batch_size, chunk_size, -1, dim))
+            bq = bqk
+            bk = F.normalize(bqk, p=2, dim=-1).type_as(bq)
+            def look_one_back(x):
+                x_extra = T.cat([x[:, -1:, ...], x[:, :-1, ...]], dim=1)
+                return T.cat([x, x_extra], dim=2)
+            bk = look_one_back(bk)
+            bv = look_one_back(bv)
+            bkv_t = look_one_back(bkv_t)
+            dots = T.einsum('bhie,bhje->bhij', bq, bk) * (dim ** -0.5)
+            masked_value = max_neg_value(dots)
+            if self.causal:
+                mask = bq_t[:, :, :, None] < bkv_t[:, :, None, :]
+                if seqlen > query_len:
+                    mask = mask & (bkv_t[:, :, None, :] < query_len)
+                dots.masked_fill_(mask, masked_value)
+                del mask
+            self_mask = bq_t[:, :, :, None] == bkv_t[:, :, None, :]
+            dots.masked_fill_(self_mask, TOKEN_SELF_ATTN_VALUE)
+            del self_mask
+            if not self._attend_across_buckets:
+                bq_buckets = bkv_buckets = T.reshape(sbuckets_and_t // seqlen, (batch_size, chunk_size, -1))
+                bkv_buckets = look_one_back(bkv_buckets)
+                bucket_mask = bq_buckets[:, :, :, None] != bkv_buckets[:, :, None, :]
+                dots.masked_fill_(bucket_mask, masked_value)
+                del bucket_mask
+            dots_logsumexp = T.logsumexp(dots, dim=-1, keepdim=True)
+            dots = T.exp(dots - dots_logsumexp).type_as(dots)
+            dropped_dots = self.dropout(dots)
+            bo = T.einsum('buij,buje->buie', dropped_dots, bv)
+            so = T.reshape(bo, (batch_size, -1, dim))
+            slogits = T.reshape(dots_logsumexp, (batch_size, -1,))
+            o = batched_index_select(so, undo_sort)
+            logits = slogits.gather(1, undo_sort)
+            o = T.reshape(o, (batch_size, total_hashes, seqlen, dim))
+            logits = T.reshape(logits, (batch_size, total_hashes, seqlen, 1))
+            probs = T.exp(logits - T.logsumexp(logits, dim=1, keepdim=True))
+            out = T.sum(o * probs, dim=1)
+            return out, buckets
+    class LSHSelfAttention(nn.Module):
+        def __init__(self, dim, heads=8, bucket_size=64, n_hashes=8, causal=False):
+            super().__init__()
+            self.dim, self.heads = dim, heads
+            self.toqk = nn.Linear(dim, dim, bias=False)
+            self.tov = nn.Linear(dim, dim, bias=False)
+            self.to_out = nn.Linear(dim, dim)
+            self.lsh_attn = LSHAttention(bucket_size=bucket_size, n_hashes=n_hashes, causal=causal)
+        def forward(self, x):
+            b, t, e, h = *x.shape, self.heads
+            dim_head = e // h
+            qk, v = self.toqk(x), self.tov(x)
+            def merge_heads(v):
+                return v.view(b, t, h, -1).transpose(1, 2)
+            def split_heads(v):
+                return v.view(b, h, t, -1).transpose(1, 2).contiguous()
+            qk, v = (merge_heads(t_).reshape(b * h, t, -1) for t_ in (qk, v))
+            out, buckets = self.lsh_attn(qk, v)
+            out = split_heads(out.view(b, h, t, dim_head)).view(b, t, -1)
+            return self.to_out(out), buckets
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.pos = nn.Embedding(V, D), nn.Embedding(S, D)
+            self.norm1, self.norm2, self.norm_out = nn.LayerNorm(D), nn.LayerNorm(D), nn.LayerNorm(D)
+            self.attn = LSHSelfAttention(D, heads=heads, bucket_size=bucket_size, n_hashes=n_hashes, causal=True)
+            self.ff = nn.Sequential(nn.Linear(D, 2 * D), nn.GELU(), nn.Linear(2 * D, D))
+            self.out = nn.Linear(D, V)
+        def forward(self, x):
+            h = self.emb(x) + self.pos(T.arange(x.shape[1]))
+            a, buckets = self.attn(self.norm1(h))
+            h = h + a
+            h = h + self.ff(self.norm2(h))
+            return self.out(self.norm_out(h)), buckets
+    model = LM()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.Adam(model.parameters(), lr=1e-2)
+    out = []
+    for ids, rot in zip(batches, rotations):
+        model.attn.lsh_attn.random_rotations = T.tensor(rot)
+        ids = T.tensor(ids)
+        logits, buckets = model(ids[:, :-1])
+        loss = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:])
+        optimizer.zero_grad()
+        loss.backward()
+        out += [logits, buckets, loss, _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_reformer_lsh_attention_sorted_buckets(torch):
+    rng = _rng(13)
+    sd = reformer_lsh(torch, None, None, None)
+    batches = [rng.integers(0, 11, (2, 9)) for _ in range(3)]
+    rotations = [rng.standard_normal((1, 4, 2, 2)) for _ in range(3)]
+    _compare(reformer_lsh(tg, sd, batches, rotations), reformer_lsh(torch, sd, batches, rotations))
