@@ -555,7 +555,10 @@ def test_binary_cross_entropy_at_certain_predictions_and_bad_input():
             F.binary_cross_entropy(y, t64(bad))
     with pytest.raises(TypeError, match="binary_cross_entropy: target must be floating point .* got dtype torch.int64"):
         F.binary_cross_entropy(tg.tensor([0.5]), tg.tensor([1]))
-    assert F.binary_cross_entropy(tg.tensor([0.5]), t64([1.0])).dtype == np.float32  # (the target takes p's dtype)
+    for p_, y_ in ((tg.tensor([0.5]), t64([1.0])), (t64([0.5]), tg.tensor([1.0]))):  # (torch's RuntimeError)
+        with pytest.raises(RuntimeError, match=f"binary_cross_entropy: found dtype {y_.dtype} for the target but "
+                                               f"expected {p_.dtype}"):
+            F.binary_cross_entropy(p_, y_)
     w64 = F.binary_cross_entropy(tg.tensor([0.5]), tg.tensor([0.5]), weight=t64([2.0]))  # float32 stays float32
     assert w64.dtype == np.float32 and F.binary_cross_entropy(tg.tensor([0.5]), tg.tensor([1.0]), weight=[2.0]).item() \
         == pytest.approx(2 * np.log(2))

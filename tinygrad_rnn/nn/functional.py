@@ -2973,6 +2973,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
     if size_average is not None or reduce is not None:
         reduction = _legacy_get_string(size_average, reduce)
     _check_same_shape(input, target, "binary_cross_entropy")
+    if target.dtype != input.dtype and target.dtype.kind == input.dtype.kind == "f":
+        raise _RuntimeTypeError(f"binary_cross_entropy: found dtype {dtype_name(target.dtype)} for the target but "
+                                f"expected {dtype_name(input.dtype)}, the input's (as torch: convert one of them)")
     target = _float_target(target, input, "binary_cross_entropy")
     w = _loss_weight(weight, input, "weight", "binary_cross_entropy")
     p, y = input.array, target.array
