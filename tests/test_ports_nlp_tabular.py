@@ -22,7 +22,8 @@ own weight, the N3 regulariser and Adagrad); Longformer's sliding-window attenti
 _pad_and_diagonalize, _mask_invalid_locations), checked against dense banded attention; Transformer-XL
 (relative positional attention with _rel_shift, segment-level memory carried across steps, warmup then
 CosineAnnealingLR); DeBERTa-v2 (disentangled content / position attention with log-bucket relative positions);
-Reformer's LSH attention (hashing by rotations, sorted buckets, chunked attention, the undo sort).
+Reformer's LSH attention (hashing by rotations, sorted buckets, chunked attention, the undo sort); SAINT's
+contrastive and denoising pretraining (CutMix, mixup in embedding space, intersample attention).
 """
 import math
 
@@ -2331,3 +2332,188 @@ def test_reformer_lsh_attention_sorted_buckets(torch):
     batches = [rng.integers(0, 11, (2, 9)) for _ in range(3)]
     rotations = [rng.standard_normal((1, 4, 2, 2)) for _ in range(3)]
     _compare(reformer_lsh(tg, sd, batches, rotations), reformer_lsh(torch, sd, batches, rotations))
+
+
+# ---------------------------------------------------------------------------------------------------------- SAINT
+def saint_pretraining(T, sd, batches):
+    """somepago/saint's self-supervised pretraining, tiny: embed_data_mask (categories_offset buffer, continuous
+    features each through its own simple_MLP written into torch.empty by slice assignment, mask embeddings put in
+    by boolean-mask assignment), the RowColTransformer (attention over columns, then intersample attention over the
+    batch by reshaping (b, n, d) to (1, b, n d)), CutMix of the raw features by given permutations and corruption
+    masks, mixup in embedding space with a given lambda, the contrastive loss (normalised features flattened,
+    logits / nce_temp against arange targets, both directions), the denoising losses (per-column
+    CrossEntropyLoss and MSELoss); AdamW."""
+    nn, F = T.nn, T.nn.functional
+    dim, heads, categories, num_continuous = 8, 2, (3, 4), 2
+    nce_temp, lam0, lam2, lam3 = 0.7, 0.5, 1.0, 10.0
+    class simple_MLP(nn.Module):
+        def __init__(self, dims):
+            super(simple_MLP, self).__init__()
+            self.layers = nn.Sequential(nn.Linear(dims[0], dims[1]), nn.ReLU(), nn.Linear(dims[1], dims[2]))
+        def forward(self, x):
+            if len(x.shape) == 1:
+                x = x.view(x.size(0), -1)
+            return self.layers(x)
+    class Attention(nn.Module):
+        def __init__(self, dim, heads=8, dim_head=16):
+            super().__init__()
+            inner_dim = dim_head * heads
+            self.heads = heads
+            self.scale = dim_head ** -0.5
+            self.to_qkv = nn.Linear(dim, inner_dim * 3, bias=False)
+            self.to_out = nn.Linear(inner_dim, dim)
+        def forward(self, x):
+            h = self.heads
+            q, k, v = self.to_qkv(x).chunk(3, dim=-1)
+            q, k, v = map(lambda t: t.reshape(t.shape[0], t.shape[1], h, -1).permute(0, 2, 1, 3), (q, k, v))
+            sim = T.einsum('b h i d, b h j d -> b h i j', q, k) * self.scale
+            attn = sim.softmax(dim=-1)
+            out = T.einsum('b h i j, b h j d -> b h i d', attn, v)
+            out = out.permute(0, 2, 1, 3).reshape(out.shape[0], out.shape[2], -1)
+            return self.to_out(out)
+    class PreNormResidual(nn.Module):
+        def __init__(self, dim, fn):
+            super().__init__()
+            self.norm, self.fn = nn.LayerNorm(dim), fn
+        def forward(self, x):
+            return self.fn(self.norm(x)) + x
+    class GEGLU(nn.Module):
+        def forward(self, x):
+            x, gates = x.chunk(2, dim=-1)
+            return x * F.gelu(gates)
+    def FeedForward(dim, mult=2):
+        return nn.Sequential(nn.Linear(dim, dim * mult * 2), GEGLU(), nn.Linear(dim * mult, dim))
+    class RowColTransformer(nn.Module):
+        def __init__(self, dim, nfeats, heads, dim_head):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.ModuleList([
+                PreNormResidual(dim, Attention(dim, heads=heads, dim_head=dim_head)),
+                PreNormResidual(dim, FeedForward(dim)),
+                PreNormResidual(dim * nfeats, Attention(dim * nfeats, heads=heads, dim_head=dim)),
+                PreNormResidual(dim * nfeats, FeedForward(dim * nfeats))])])
+        def forward(self, x, x_cont=None):
+            if x_cont is not None:
+                x = T.cat((x, x_cont), dim=1)
+            _, n, _ = x.shape
+            for attn1, ff1, attn2, ff2 in self.layers:
+                x = attn1(x)
+                x = ff1(x)
+                b, n, d = x.shape
+                x = x.reshape(1, b, n * d)
+                x = attn2(x)
+                x = ff2(x)
+                x = x.reshape(b, n, d)
+            return x
+    class SAINT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.num_categories = len(categories) + 1  # (the CLS column)
+            self.num_unique_categories = sum(categories) + 1
+            self.num_continuous, self.dim = num_continuous, dim
+            categories_offset = F.pad(T.tensor([1] + list(categories)), (1, 0), value=0)
+            categories_offset = categories_offset.cumsum(dim=-1)[:-1]
+            self.register_buffer('categories_offset', categories_offset)
+            self.simple_MLP = nn.ModuleList([simple_MLP([1, 12, self.dim]) for _ in range(self.num_continuous)])
+            nfeats = self.num_categories + num_continuous
+            self.transformer = RowColTransformer(dim, nfeats, heads, 4)
+            self.embeds = nn.Embedding(self.num_unique_categories, self.dim)
+            self.mask_embeds_cat = nn.Embedding(self.num_categories * 2, self.dim)
+            self.mask_embeds_cont = nn.Embedding(self.num_continuous * 2, self.dim)
+            cat_mask_offset = F.pad(T.Tensor(self.num_categories).fill_(2).type(T.int8), (1, 0), value=0)
+            self.register_buffer('cat_mask_offset', cat_mask_offset.cumsum(dim=-1)[:-1])
+            con_mask_offset = F.pad(T.Tensor(self.num_continuous).fill_(2).type(T.int8), (1, 0), value=0)
+            self.register_buffer('con_mask_offset', con_mask_offset.cumsum(dim=-1)[:-1])
+            self.mlp1 = simple_MLP([dim, self.num_unique_categories // 2, self.num_unique_categories])
+            self.mlp2 = nn.ModuleList([simple_MLP([dim, 6, 1]) for _ in range(self.num_continuous)])
+            n = self.num_continuous + self.num_categories
+            self.pt_mlp = simple_MLP([dim * n, 6 * dim * n // 5, dim * n // 2])
+            self.pt_mlp2 = simple_MLP([dim * n, 6 * dim * n // 5, dim * n // 2])
+        def forward(self, x_categ, x_cont):
+            x = self.transformer(x_categ, x_cont)
+            cat_outs = self.mlp1(x[:, :self.num_categories, :])
+            con_outs = [mlp(x[:, self.num_categories + i, :]) for i, mlp in enumerate(self.mlp2)]
+            return cat_outs, con_outs
+    def embed_data_mask(x_categ, x_cont, cat_mask, con_mask, model):
+        device = x_cont.device
+        x_categ = x_categ + model.categories_offset.type_as(x_categ)
+        x_categ_enc = model.embeds(x_categ)
+        n1, n2 = x_cont.shape
+        _, n3 = x_categ.shape
+        x_cont_enc = T.empty(n1, n2, model.dim)
+        for i in range(model.num_continuous):
+            x_cont_enc[:, i, :] = model.simple_MLP[i](x_cont[:, i])
+        x_cont_enc = x_cont_enc.to(device)
+        cat_mask_temp = cat_mask + model.cat_mask_offset.type_as(cat_mask)
+        con_mask_temp = con_mask + model.con_mask_offset.type_as(con_mask)
+        cat_mask_temp = model.mask_embeds_cat(cat_mask_temp)
+        con_mask_temp = model.mask_embeds_cont(con_mask_temp)
+        x_categ_enc[cat_mask == 0] = cat_mask_temp[cat_mask == 0]
+        x_cont_enc[con_mask == 0] = con_mask_temp[con_mask == 0]
+        return x_categ, x_categ_enc, x_cont_enc
+    def add_noise(x_categ, x_cont, perm, corr):
+        x1 = x_categ[perm, :]
+        x_categ_corr = x_categ.clone().detach()
+        x_categ_corr[corr[0] == 0] = x1[corr[0] == 0]
+        x2 = x_cont[perm, :]
+        x_cont_corr = x_cont.clone().detach()
+        x_cont_corr[corr[1] == 0] = x2[corr[1] == 0]
+        return x_categ_corr, x_cont_corr
+    def mixup_data(x1, x2, lam, index):
+        mixed_x1 = lam * x1 + (1 - lam) * x1[index, :]
+        mixed_x2 = lam * x2 + (1 - lam) * x2[index, :]
+        return mixed_x1, mixed_x2
+    model = SAINT()
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.AdamW(model.parameters(), lr=3e-3)
+    criterion1, criterion2 = nn.CrossEntropyLoss(), nn.MSELoss()
+    out = []
+    model.train()
+    for x_categ, x_cont, cat_mask, con_mask, perm, corr, lam, index in batches:
+        x_categ, x_cont = T.tensor(x_categ), T.tensor(x_cont)
+        cat_mask, con_mask = T.tensor(cat_mask), T.tensor(con_mask)
+        optimizer.zero_grad()
+        x_categ_corr, x_cont_corr = add_noise(x_categ, x_cont, T.tensor(perm), [T.tensor(c) for c in corr])
+        _, x_categ_enc_2, x_cont_enc_2 = embed_data_mask(x_categ_corr, x_cont_corr, cat_mask, con_mask, model)
+        _, x_categ_enc, x_cont_enc = embed_data_mask(x_categ, x_cont, cat_mask, con_mask, model)
+        x_categ_enc_2, x_cont_enc_2 = mixup_data(x_categ_enc_2, x_cont_enc_2, lam, T.tensor(index))
+        aug_features_1 = model.transformer(x_categ_enc, x_cont_enc)
+        aug_features_2 = model.transformer(x_categ_enc_2, x_cont_enc_2)
+        aug_features_1 = (aug_features_1 / aug_features_1.norm(dim=-1, keepdim=True)).flatten(1, 2)
+        aug_features_2 = (aug_features_2 / aug_features_2.norm(dim=-1, keepdim=True)).flatten(1, 2)
+        aug_features_1 = model.pt_mlp(aug_features_1)
+        aug_features_2 = model.pt_mlp2(aug_features_2)
+        logits_per_aug1 = aug_features_1 @ aug_features_2.t() / nce_temp
+        logits_per_aug2 = aug_features_2 @ aug_features_1.t() / nce_temp
+        targets = T.arange(logits_per_aug1.size(0)).to(logits_per_aug1.device)
+        loss_1 = criterion1(logits_per_aug1, targets)
+        loss_2 = criterion1(logits_per_aug2, targets)
+        loss = lam0 * (loss_1 + loss_2) / 2
+        cat_outs, con_outs = model(x_categ_enc_2, x_cont_enc_2)
+        con_outs = T.cat(con_outs, dim=1)
+        l2 = criterion2(con_outs, x_cont)
+        l1 = 0
+        for j in range(len(categories) + 1):
+            l1 += criterion1(cat_outs[:, j], x_categ[:, j] + model.categories_offset[j])
+        loss += lam2 * l1 + lam3 * l2
+        loss.backward()
+        out += [loss, logits_per_aug1, _grads(model)]
+        optimizer.step()
+    out.append(model.state_dict())
+    return out
+
+
+def test_saint_contrastive_denoising_pretraining(torch):
+    rng = _rng(14)
+    sd = saint_pretraining(torch, None, None)
+    batches = []
+    for _ in range(3):
+        b = 5
+        x_categ = np.stack([np.zeros(b, np.int64), rng.integers(0, 3, b), rng.integers(0, 4, b)], 1)
+        x_cont = rng.standard_normal((b, 2))
+        cat_mask, con_mask = (rng.random((b, 3)) > 0.2).astype(np.int64), (rng.random((b, 2)) > 0.2).astype(np.int64)
+        cat_mask[:, 0] = 1
+        corr = [rng.integers(0, 2, (b, 3)), rng.integers(0, 2, (b, 2))]
+        batches.append((x_categ, x_cont, cat_mask, con_mask, rng.permutation(b), corr, 0.7, rng.permutation(b)))
+    _compare(saint_pretraining(tg, sd, batches), saint_pretraining(torch, sd, batches))
