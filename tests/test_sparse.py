@@ -438,8 +438,8 @@ def test_products_with_dense_and_sparse_as_torch(device, coalesced, dense):
             close(o, t)
         if k == 5 and not coalesced:
             continue
-        on = (ts._indices() if ts.is_coalesced() else ts.coalesce()._indices()).numpy()  # (a dense one: on s's pattern
-        close(s.grad.to_dense()[tuple(on)], ts.grad.to_dense()[tuple(on)])  # here, the module's deliberate difference)
+        on = (ts._indices() if ts.is_coalesced() else ts.coalesce()._indices()).numpy()  # (on s's pattern: s * s2's
+        close(s.grad.to_dense()[tuple(on)], ts.grad.to_dense()[tuple(on)])  # is torch's elsewhere, see sparse.py)
         if td.grad is not None:
             assert d.grad.is_sparse == td.grad.is_sparse, k
             close(d.grad.to_dense() if d.grad.is_sparse else d.grad, td.grad.to_dense())

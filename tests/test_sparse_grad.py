@@ -675,3 +675,157 @@ def test_embedding_bag_max_sparse_refuses_before_renorm_and_weights_as_torch(dev
         with pytest.raises(ValueError, match="max mode does not support sparse weights"):
             lib.nn.functional.embedding_bag(idx, w, offsets, mode="max", sparse=True,
                                             per_sample_weights=lib.ones(2, dtype=lib.float64, device=dev))
+
+
+# ---------------------------------------------------------------------- a sparse leaf's gradient, op by op
+def leaf_grad(g, lib):
+    """A sparse leaf's .grad as (layout, indices after coalescing or None, float64 array)."""
+    if g is None:
+        return None
+    if not g.is_sparse:
+        return "dense", None, dense(g)
+    c = g.coalesce()
+    return "sparse", c._indices().cpu().numpy().tolist(), c._values().detach().cpu().numpy()
+
+
+def same_leaf_grad(ours, want):
+    assert (ours is None) == (want is None)
+    if want is not None:
+        assert ours[:2] == want[:2], (ours, want)
+        np.testing.assert_allclose(ours[2], want[2], rtol=1e-12, atol=1e-12)
+
+
+_D = np.linspace(-2., 1., 8).reshape(4, 2)
+_G = np.linspace(-1., 2., 12).reshape(3, 4)
+_M = np.where(np.arange(12).reshape(3, 4) % 3, 0., np.arange(12.).reshape(3, 4))
+_LEAF_OPS = {  # (name: loss of lib, the leaf s, a tensor maker t, another sparse tensor s2 of s's shape)
+    "mm": lambda L, s, t, s2: (L.mm(s, t(_D)) ** 2).sum(),
+    "s.mm": lambda L, s, t, s2: s.mm(t(_D)).sum(),
+    "matmul": lambda L, s, t, s2: (s @ t(_D)).sum(),
+    "spmm": lambda L, s, t, s2: L.spmm(s, t(_D)).sum(),
+    "mv": lambda L, s, t, s2: (L.mv(s, t(_D[:, 0])) ** 2).sum(),
+    "vec @ s": lambda L, s, t, s2: (t(_G[:, 0]) @ s).sum(),
+    "dense @ s": lambda L, s, t, s2: (t(_D.T[:, :3]) @ s).pow(2).sum(),
+    "addmm": lambda L, s, t, s2: L.addmm(t(_D[:3]), s, t(_D)).pow(2).sum(),
+    "sparse.mm": lambda L, s, t, s2: (L.sparse.mm(s, t(_D)) ** 2).sum(),
+    "sparse.addmm": lambda L, s, t, s2: L.sparse.addmm(t(_D[:3]), s, t(_D)).pow(2).sum(),
+    "sparse.mm(dense, s)": lambda L, s, t, s2: L.sparse.mm(t(_D.T[:, :3]), s).pow(2).sum(),
+    "dense + s": lambda L, s, t, s2: ((t(_G) + s) ** 2).sum(),
+    "dense - s": lambda L, s, t, s2: ((t(_G) - s) * t(_G)).sum(),
+    "add(dense, s, alpha)": lambda L, s, t, s2: (L.add(t(_G), s, alpha=2) * t(_G)).sum(),
+    "sum()": lambda L, s, t, s2: s.sum() * 3,
+    "sparse.sum": lambda L, s, t, s2: L.sparse.sum(s),
+    "to_dense": lambda L, s, t, s2: (s.to_dense() * t(_G)).sum(),
+    "to_dense(masked_grad=False)": lambda L, s, t, s2: (s.to_dense(masked_grad=False) * t(_M)).sum(),
+    "s + s2": lambda L, s, t, s2: ((s + s2).to_dense() * t(_G)).sum(),
+    "s2 + s sum": lambda L, s, t, s2: L.sparse.sum(s2 + s),
+    "s2 - 3 s": lambda L, s, t, s2: (L.sub(s2, s, alpha=3).to_dense() * t(_M)).sum(),
+    "s + s": lambda L, s, t, s2: ((s + s).to_dense() * t(_M)).sum(),
+    "s * dense": lambda L, s, t, s2: L.sparse.sum(s * t(_G)),
+    "(s * 2) @ d": lambda L, s, t, s2: ((s * 2) @ t(_D)).sum(),
+    "(s * dense) @ d": lambda L, s, t, s2: ((s * t(_G)) @ t(_D)).pow(2).sum(),
+    "s.t() @ d": lambda L, s, t, s2: (s.t() @ t(_D[:3])).sum(),
+    "(-s / 2 + s2) @ d": lambda L, s, t, s2: ((-s / 2 + s2) @ t(_D)).sum(),
+    "coalesce @ d": lambda L, s, t, s2: (s.coalesce() @ t(_D)).sum(),
+    "index_select @ d": lambda L, s, t, s2: (s.index_select(0, L.tensor([2, 0, 2])) @ t(_D)).pow(2).sum(),
+    "cat @ d": lambda L, s, t, s2: (L.cat([s, s * 2]) @ t(_D)).pow(2).sum(),
+    "two uses": lambda L, s, t, s2: (s @ t(_D)).sum() + L.sparse.sum(s),
+    "two sparse uses": lambda L, s, t, s2: L.sparse.sum(s) + ((s + s2).to_dense() * t(_M)).sum(),
+    "values": lambda L, s, t, s2: s.coalesce().values().pow(2).sum(),
+    "softmax": lambda L, s, t, s2: (L.sparse.softmax(s, 1).to_dense() * t(_G)).sum(),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("coalesced", [False, True])
+@pytest.mark.parametrize("op", sorted(_LEAF_OPS))
+def test_sparse_leaf_grad_layout_and_values_as_torch(device, op, coalesced):
+    """A sparse leaf's .grad, op by op, as torch's: dense after torch.mm / @ / mv / spmm / addmm / dense + sparse /
+    sum(); on the leaf's pattern after torch.sparse.mm, to_dense, sparse.sum, products; on the sum's pattern after
+    sparse + sparse; the non-zeros after to_dense(masked_grad=False); through chains of linear ops (it was always
+    on the leaf's pattern)."""
+    rng = np.random.default_rng(7)
+    idx, val = np.array([[0, 2, 1, 2, 2], [3, 0, 1, 0, 2]]), rng.standard_normal(5)
+    got = []
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        s = lib.sparse_coo_tensor(lib.tensor(idx, device=dev), lib.tensor(val, device=dev), (3, 4))
+        s = (s.coalesce() if coalesced else s).requires_grad_(True)
+        s2 = lib.sparse_coo_tensor(lib.tensor([[0, 1], [0, 1]], device=dev), lib.tensor([1.5, -1.], device=dev),
+                                   (3, 4))
+        _LEAF_OPS[op](lib, s, lambda a: lib.tensor(a, device=dev), s2).backward()
+        got.append(leaf_grad(s.grad, lib))
+    same_leaf_grad(got[1], got[0])
+
+
+@needs_torch
+@pytest.mark.parametrize("seed", range(40))
+def test_sparse_leaf_grad_fuzz_as_torch(device, seed):
+    """Random chains of ops on a sparse leaf (t, coalesce, -, * a number or a constant tensor, / a number, + or -
+    another sparse tensor, s + s, pow, index_select, cat), then a product, a sum, to_dense (either masked_grad),
+    dense + sparse, ...: .grad's layout, pattern (coalesced) and values as torch's, in float64 (where torch's
+    backward raises, nothing is compared)."""
+    rng = np.random.default_rng(seed)
+    nnz = int(rng.integers(1, 7))
+    idx, val = np.stack([rng.integers(0, 3, nnz), rng.integers(0, 4, nnz)]), rng.standard_normal(nnz)
+    idx2, val2 = np.stack([rng.integers(0, 3, 3), rng.integers(0, 4, 3)]), rng.standard_normal(3)
+    coalesced = bool(rng.integers(2))
+    chain = list(rng.choice(["t", "coalesce", "neg", "mul", "div", "add", "sub", "radd", "pow", "muld", "self",
+                             "isel", "cat"], int(rng.integers(0, 4))))
+    term = str(rng.choice(["mm", "sparse.mm", "to_dense", "unmasked", "sparse.sum", "sum", "d+", "d-", "mv",
+                           "addmm", "sparse.addmm", "@", "dmm", "values", "*d", "v@"]))
+    got = []
+    for lib in (torch, tg):
+        dev = "cpu" if lib is torch else device
+        t = lambda a: lib.tensor(np.asarray(a, float), device=dev)  # noqa: E731
+        x = s = lib.sparse_coo_tensor(lib.tensor(idx, device=dev), t(val), (3, 4))
+        s = (s.coalesce() if coalesced else s).requires_grad_(True)
+        x = s
+        try:
+            for op in chain:
+                r, c = x.shape
+                other = lib.sparse_coo_tensor(lib.tensor(idx2 if r == 3 else idx2[::-1].copy(), device=dev), t(val2),
+                                              (r, c))
+                x = {"t": lambda: x.t(), "coalesce": lambda: x.coalesce(), "neg": lambda: -x, "mul": lambda: x * 1.5,
+                     "div": lambda: x / 4, "add": lambda: x + other, "sub": lambda: x - other,
+                     "radd": lambda: lib.add(other, x, alpha=2), "pow": lambda: x.pow(2), "self": lambda: x + x,
+                     "muld": lambda: x * t(np.arange(r * c).reshape(r, c)),
+                     "isel": lambda: x.index_select(0, lib.tensor([0, 0, 2, 1][:r], device=dev)),
+                     "cat": lambda: lib.cat([x, x * 2])}[op]()
+            r, c = x.shape
+            G, D, E = t(np.linspace(-1, 2, r * c).reshape(r, c)), t(np.linspace(-2, 1, 2 * c).reshape(c, 2)), \
+                t(np.linspace(-2, 1, 2 * r).reshape(2, r))
+            ones = lib.ones(r, 2, dtype=lib.float64, device=dev)
+            loss = {"mm": lambda: (lib.mm(x, D) ** 2).sum(), "sparse.mm": lambda: (lib.sparse.mm(x, D) ** 2).sum(),
+                    "to_dense": lambda: (x.to_dense() * G).sum(),
+                    "unmasked": lambda: (x.to_dense(masked_grad=False) * G).sum(),
+                    "sparse.sum": lambda: lib.sparse.sum(x), "sum": lambda: x.sum(), "d+": lambda: ((G + x) ** 2).sum(),
+                    "d-": lambda: ((G - x) * G).sum(), "mv": lambda: (lib.mv(x, D[:, 0]) ** 2).sum(),
+                    "addmm": lambda: lib.addmm(ones, x, D).pow(2).sum(),
+                    "sparse.addmm": lambda: lib.sparse.addmm(ones, x, D).pow(2).sum(),
+                    "@": lambda: (x @ D).pow(2).sum(), "dmm": lambda: lib.mm(E, x).pow(2).sum(),
+                    "values": lambda: x.coalesce().values().pow(2).sum(), "*d": lambda: lib.sparse.sum(x * G),
+                    "v@": lambda: (E[0] @ x).pow(2).sum()}[term]()
+            loss.backward()
+        except (RuntimeError, NotImplementedError):
+            if lib is torch:
+                return
+            raise
+        got.append(leaf_grad(s.grad, lib))
+    same_leaf_grad(got[1], got[0])
+
+
+@needs_torch
+def test_sparse_leaf_dense_grad_second_order_as_torch(device):
+    """torch.mm's dense gradient of a sparse leaf with create_graph=True: differentiable again w.r.t. the dense
+    operand, as torch's."""
+    rng = np.random.default_rng(3)
+    idx, val, D = np.array([[0, 1, 2], [1, 0, 1]]), rng.standard_normal(3), rng.standard_normal((2, 2))
+    got = []
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        s = lib.sparse_coo_tensor(lib.tensor(idx, device=dev), lib.tensor(val, device=dev), (3, 2),
+                                  requires_grad=True)
+        d = lib.tensor(D, device=dev, requires_grad=True)
+        ((s @ d) ** 2).sum().backward(create_graph=True)
+        (s.grad ** 2).sum().backward()
+        got.append(dense(d.grad))
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-12)

@@ -162,7 +162,7 @@ def _as_tensor(op: str, x: Any, like: Tensor) -> Tensor:
                 raise RuntimeError(f"{op}: expected 'self' and 'other' to have same size, but self has size "
                                    f"{list(like.shape)} while other has size {list(x.shape)} (FYI: dense-sparse "
                                    "addition does not currently support broadcasting)")
-            return x.to_dense()
+            return x._dense(lambda g: g)  # (a sparse leaf's gradient: the dense one, as torch's)
         if op == "mul":  # (ops.mul hands the product to sparse.py)
             raise _SparseProduct
         raise TypeError(f"{op}: a dense tensor with a sparse COO operand is not supported here; use its to_dense()")
@@ -3680,7 +3680,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     either may be a sparse COO matrix (sparse.mm)."""
     if not (isinstance(input, Tensor) and isinstance(mat2, Tensor)) and (_is_sparse(input) or _is_sparse(mat2)):
         from . import sparse  # noqa: PLC0415
-        return sparse.mm(input, mat2)
+        return sparse._mm(input, mat2, True)
     _two_tensors("mm", input, mat2, ("input", "mat2"))
     if input.ndim != 2 or mat2.ndim != 2 or input.shape[1] != mat2.shape[0]:
         raise _RuntimeValueError(f"mm: expected (n, m) and (m, p) matrices, got shapes {input.shape} and {mat2.shape}")
@@ -5413,7 +5413,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     gradient is 0, as in torch. mat1 or mat2 may be a sparse COO matrix (sparse.addmm)."""
     if not (isinstance(mat1, Tensor) and isinstance(mat2, Tensor)) and (_is_sparse(mat1) or _is_sparse(mat2)):
         from . import sparse  # noqa: PLC0415
-        return sparse.addmm(input, mat1, mat2, beta=beta, alpha=alpha)
+        return sparse._addmm(input, mat1, mat2, beta, alpha, True)
     _two_tensors("addmm", mat1, mat2, ("mat1", "mat2"))
     if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != mat2.shape[0]:
         raise _RuntimeValueError(f"addmm: expected (n, m) and (m, p) matrices, got shapes {mat1.shape} and "

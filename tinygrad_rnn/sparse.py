@@ -20,13 +20,15 @@ sparse_coo_tensor's ``check_invariants=``), ``tg.sparse_coo_tensor(size)`` (empt
 as torch's (``values()`` of a coalesced tensor is differentiable).
 
 Gradients reach the values: through ``values`` itself when it requires grad (a per-entry gradient, as torch's), or,
-for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``: a sparse tensor with the leaf's
-pattern (sorted and unique), holding the gradient of the dense form at those positions, as torch.sparse.mm's and
-to_dense's.
+for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``, torch's: a sparse tensor on the
+leaf's pattern (sorted and unique), the gradient of the dense form there, after torch.sparse.mm, to_dense,
+sparse.sum, products, ...; the dense gradient after torch.mm / spmm / @ / mv / bmm / addmm, dense + sparse and
+Tensor.sum (dense ops' images of the leaf: ``_grad_form``), a sparse one on the sum's pattern after sparse +
+sparse; on through t, coalesce, -, products with numbers or constant tensors, index_select, select and cat.
+Where torch's backward raises (sin, index_select or cat followed by a masked op, ...) the values' gradient is
+given; sparse * sparse's is on the leaf's pattern (torch's is on the other operand's).
 F.embedding(sparse=True) gives its (leaf) weight torch's sparse gradient (EmbeddingSparse, which the engine keeps
 sparse: autograd._accumulate_sparse); SGD, Adagrad, SparseAdam and LBFGS take it (_add_into).
-Deliberate difference: torch.mm / spmm / @ give a sparse leaf a *dense* gradient (non-zero off its pattern too);
-here the leaf's gradient is always the one on its pattern (the values are what it holds to train).
 """
 from __future__ import annotations
 
@@ -83,9 +85,31 @@ class SparseCooTensor:
     is_sparse_csr = False
     layout = sparse_coo
 
+    _form: Optional[Tensor] = None  # (see _grad_form)
+
     def __init__(self, indices: Tensor, values: Tensor, shape: Tuple[int, ...], coalesced: bool,
                  leaf: bool = False) -> None:
         self._idx, self._val, self._shape, self._coalesced, self._leaf = indices, values, tuple(shape), coalesced, leaf
+
+    def _grad_form(self) -> Optional[Tensor]:
+        """The Tensor of this tensor's shape that takes torch's gradient of it as a whole, where an op gives one
+        (torch.mm's dense gradient, sparse + sparse's on the sum's pattern: _FormGrad), or None. A sparse leaf's is
+        a zero-strided dense leaf of zeros (no memory) made on first use, whose .grad the leaf's .grad adds in; an op
+        that maps the leaf linearly (t, coalesce, -, * a number, + another sparse tensor) hands on the dense op's
+        image of its input's (_with_form). None without grad mode."""
+        if not _mode.grad_enabled:
+            return None
+        if self._form is None and self._leaf and self._val.requires_grad:
+            xp = backend.xp_of(self._val.array)
+            self._form = Tensor._make(xp.broadcast_to(xp.zeros((), self._val.array.dtype), self._shape))
+            self._form.requires_grad_(True)
+        return self._form if self._val.requires_grad else None
+
+    def _with_form(self, form: Optional[Tensor]) -> "SparseCooTensor":
+        """self, its gradient form set to form (see _grad_form)."""
+        if form is not None:
+            self._form = form
+        return self
 
     # ------------------------------------------------------------------ metadata
     shape = property(lambda self: self._shape, doc="the shape, sparse dims then dense dims")
@@ -158,10 +182,20 @@ class SparseCooTensor:
 
     # ------------------------------------------------------------------ autograd
     @property
-    def grad(self) -> Optional["SparseCooTensor"]:
-        """A sparse leaf's gradient (made with requires_grad=True): on the leaf's pattern (sorted, unique), the
-        gradient of the dense form there (as torch.sparse.mm's and to_dense's). None before a backward pass, or for a
-        tensor that is not such a leaf (its values' own .grad holds theirs)."""
+    def grad(self) -> Any:
+        """A sparse leaf's gradient (made with requires_grad=True), torch's: what reached its values, on the leaf's
+        pattern (sorted, unique; the gradient of the dense form there, as torch.sparse.mm's and to_dense's), plus
+        what reached it as a whole (_grad_form: torch.mm's dense gradient, sparse + sparse's on the sum's pattern);
+        dense where a dense one joins, as torch's. None before a backward pass, or for a tensor that is not such a
+        leaf (its values' own .grad holds theirs)."""
+        masked = self._masked_grad()
+        whole = self._form.grad if self._leaf and self._form is not None else None
+        if whole is None or masked is None:
+            return whole if masked is None else masked
+        return whole + masked
+
+    def _masked_grad(self) -> Optional["SparseCooTensor"]:
+        """The gradient that reached the leaf's values, as a sparse tensor on its pattern (sorted, unique)."""
         g = self._val.grad if self._leaf else None
         if g is None:
             return None
@@ -177,6 +211,8 @@ class SparseCooTensor:
         if value is not None:
             raise RuntimeError("sparse COO: only None may be assigned to .grad here (zero_grad)")
         self._val.grad = None
+        if self._form is not None:
+            self._form.grad = None
 
     def requires_grad_(self, requires_grad: bool = True) -> "SparseCooTensor":
         """Make this a sparse leaf whose .grad gathers the gradient on its pattern (torch's requires_grad_)."""
@@ -207,14 +243,22 @@ class SparseCooTensor:
     # ------------------------------------------------------------------ conversions
     def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
         """The dense tensor, repeated indices summed; differentiable w.r.t. the values (each entry's gradient is the
-        dense gradient at its index)."""
+        dense gradient at its index: torch's masked gradient). masked_grad=False: a sparse leaf's gradient is the
+        whole dense gradient's non-zeros, as torch's (a sparse tensor, flagged uncoalesced)."""
         if dtype is not None:
             raise RuntimeError("dtype argument is not supported by sparse_to_dense")
+        return self._dense(None if masked_grad is None or masked_grad else _nonzeros)
+
+    def _dense(self, side: Any = None) -> Tensor:
+        """to_dense's dense tensor; side: a sparse leaf's gradient is side(the dense gradient) instead of that
+        gradient on its pattern (_whole): to_dense(masked_grad=False)'s, and dense + sparse's (g itself, torch's)."""
+        val = self._val if side is None else _values_for(self)
         if not self.sparse_dim():  # (no sparse dims: every entry adds into the one dense value)
             zero = backend.xp_of(self._idx.array).zeros(self._nnz(), np.int64)
-            return _ops.IndexAdd((1,) + self._shape, (zero,))(self._val).reshape(self._shape)
-        idx = tuple(self._idx.array)
-        return _ops.IndexAdd(self._shape, idx)(self._val)
+            out = _ops.IndexAdd((1,) + self._shape, (zero,))(val).reshape(self._shape)
+        else:
+            out = _ops.IndexAdd(self._shape, tuple(self._idx.array))(val)
+        return out if side is None else _whole(self, out, side)
 
     def to_sparse(self, sparse_dim: Optional[int] = None, *, layout: Any = None, blocksize: Any = None,
                   dense_dim: Any = None) -> "SparseCooTensor":
@@ -233,7 +277,8 @@ class SparseCooTensor:
         sshape = self._shape[:self.sparse_dim()]
         uniq, inverse = xp.unique(_linear(self._idx.array, sshape), return_inverse=True)
         vals = _ops.IndexAdd((uniq.shape[0],) + self._val.shape[1:], (inverse.reshape(-1),))(self._val)
-        return SparseCooTensor(Tensor._make(_unravel(uniq, sshape)), vals, self._shape, True)
+        return SparseCooTensor(Tensor._make(_unravel(uniq, sshape)), vals, self._shape, True)._with_form(
+            self._grad_form())
 
     def to(self, *args: Any, device: Any = None, dtype: Any = None, non_blocking: bool = False,
            copy: bool = False) -> "SparseCooTensor":
@@ -275,8 +320,10 @@ class SparseCooTensor:
         order[d0], order[d1] = d1, d0
         shape = list(self._shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
+        form = self._grad_form()
         return SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape),
-                               self._coalesced and (d0 == d1 or not self._nnz()))  # (torch's flag: one entry too)
+                               self._coalesced and (d0 == d1 or not self._nnz())  # (torch's flag: one entry too)
+                               )._with_form(None if form is None else _FormTranspose(d0, d1)(form))
 
     def t(self) -> "SparseCooTensor":
         """The transpose of a sparse matrix (2 sparse dims and no dense dims, as torch's)."""
@@ -431,7 +478,7 @@ class SparseCooTensor:
             k = d - self.sparse_dim() + 1
             values = self._val.index_select(k, index.to(self.device))
             return SparseCooTensor(self._idx, values, self._shape[:d] + values.shape[k:k + 1] + self._shape[d + 1:],
-                                   False)
+                                   False)._with_form(self._form_image(lambda f: f.index_select(d, index.to(f.device))))
         xp = backend.xp_of(self._idx.array)
         idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
         idx = xp.asarray(idx).reshape(-1)
@@ -455,7 +502,8 @@ class SparseCooTensor:
         new = self._idx.array[:, ent]
         new[d] = pos
         shape = self._shape[:d] + (idx.shape[0],) + self._shape[d + 1:]
-        return SparseCooTensor(Tensor._make(new), _ops.GetItem((ent,))(self._val), shape, ent.shape[0] <= 1)
+        return SparseCooTensor(Tensor._make(new), _ops.GetItem((ent,))(self._val), shape, ent.shape[0] <= 1
+                               )._with_form(self._form_image(lambda f: f.index_select(d, Tensor._make(idx))))
 
     def new(self, *args: Any, device: Any = None) -> "SparseCooTensor":
         """torch's legacy x.new of a sparse COO tensor: (indices, values[, size]) a sparse COO tensor over them (the
@@ -501,10 +549,10 @@ class SparseCooTensor:
                 gathered = SparseGather(idx, self._coalesced)(other)  # (torch's sparse gradient)
             else:
                 gathered = _ops.GetItem(tuple(idx))(other) if self.sparse_dim() else other[None]
-            return self._with_values(self._val * gathered)
+            return self._with_values(self._val * gathered)._with_form(self._form_image(lambda f: f * other, other))
         if not isinstance(other, (numbers.Number, Tensor)):
             return NotImplemented
-        return self._with_values(self._val * other)
+        return self._with_values(self._val * other)._with_form(self._form_image(lambda f: f * other, other))
 
     def _mul_sparse(self, other: "SparseCooTensor") -> "SparseCooTensor":
         """self * other for two sparse COO tensors of one shape and sparse_dim: both coalesced, the products where
@@ -528,9 +576,15 @@ class SparseCooTensor:
         if isinstance(other, Tensor) and other.ndim or not isinstance(other, (numbers.Number, Tensor)):
             raise RuntimeError(f"div: a sparse COO tensor divides only by a number or a 0-d tensor, got "
                                f"{type(other).__name__}")
-        return self._with_values(self._val / other)
+        return self._with_values(self._val / other)._with_form(self._form_image(lambda f: f / other, other))
 
     __truediv__ = div
+
+    def _form_image(self, op: Any, other: Any = None) -> Optional[Tensor]:
+        """op of this tensor's gradient form (_grad_form) for a result linear in it, if any and other (a factor)
+        needs no gradient (the form holds zeros: a gradient through it would be wrong)."""
+        form = self._grad_form()
+        return None if form is None or getattr(other, "requires_grad", False) else op(form)
 
     def _in_place(self, op: str, out: "SparseCooTensor") -> "SparseCooTensor":
         if self._leaf and self._val.requires_grad and _mode.grad_enabled:
@@ -558,7 +612,7 @@ class SparseCooTensor:
         return self._in_place("div_", self.div(other))
 
     def neg(self) -> "SparseCooTensor":
-        return self._with_values(-self._val)
+        return self._with_values(-self._val)._with_form(self._form_image(operator.neg))
 
     __neg__ = negative = neg
 
@@ -648,14 +702,41 @@ class SparseCooTensor:
             raise RuntimeError(f"add: expected 'self' and 'other' to have same density, but 'self' has "
                                f"{self.sparse_dim()} sparse dimensions while 'other' has {other.sparse_dim()} sparse "
                                "dimensions")
-        scaled = other._val if alpha == 1 else other._val * alpha
+        fa, fb = self._grad_form(), other._grad_form()
+        scaled = _values_for(other) if alpha == 1 else _values_for(other) * alpha
         a, b = self._idx.array, other._idx.array
         if a is b or a.shape == b.shape and bool((a == b).all()):
-            return SparseCooTensor(self._idx, self._val + scaled, self._shape, self._coalesced and other._coalesced)
-        val = _ops.cat([self._val, scaled])
-        idx = Tensor._make(backend.xp_of(self._idx.array).concatenate([self._idx.array, other._idx.array], 1))
-        out = SparseCooTensor(idx, val, self._shape, False)
-        return out.coalesce() if self._coalesced and other._coalesced else out
+            out = SparseCooTensor(self._idx, _values_for(self) + scaled, self._shape,
+                                  self._coalesced and other._coalesced)
+        else:
+            val = _ops.cat([_values_for(self), scaled])
+            idx = Tensor._make(backend.xp_of(self._idx.array).concatenate([self._idx.array, other._idx.array], 1))
+            out = SparseCooTensor(idx, val, self._shape, False)
+            out = out.coalesce() if self._coalesced and other._coalesced else out
+        if fa is None and fb is None:
+            return out
+        # (torch's add backward hands each operand the sum's gradient: sparse on the sum's pattern, scaled by alpha)
+        pattern = out._unique_entries()
+        val = out._val
+        for form, scale in ((fa, 1), (fb, alpha)):
+            if form is not None:
+                val = _FormGrad(lambda g, scale=scale: pattern(g if scale == 1 else g * scale))(form, val)
+        whole = None
+        if (fa is not None or not self.requires_grad) and (fb is not None or not other.requires_grad):
+            whole = fa if fb is None else fb * alpha if fa is None else fa + fb * alpha
+        return SparseCooTensor(out._idx, val, self._shape, out._coalesced)._with_form(whole)
+
+    def _unique_entries(self) -> Any:
+        """A function of a per-entry gradient g: the sparse tensor of this shape with g's first entry at each of
+        this tensor's positions (repeats hold the same gradient), sorted, flagged uncoalesced (as torch's)."""
+        if self._coalesced:
+            idx, first = self._idx, None
+        else:
+            xp = backend.xp_of(self._idx.array)
+            _, first = xp.unique(_linear(self._idx.array, self._shape[:self.sparse_dim()]), return_index=True)
+            first = xp.asarray(first, np.int64)
+            idx = Tensor._make(self._idx.array[:, first])
+        return lambda g: SparseCooTensor(idx, g if first is None else _ops.GetItem((first,))(g), self._shape, False)
 
     __add__ = add
 
@@ -675,7 +756,7 @@ class SparseCooTensor:
     __iadd__, __isub__ = add_, sub_
 
     def mm(self, mat2: Any) -> Any:
-        return mm(self, mat2)
+        return _mm(self, mat2, True)
 
     def matmul(self, other: Any) -> Any:
         return _matmul(self, other)
@@ -702,9 +783,14 @@ class SparseCooTensor:
         return _matmul(other, self)
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Any:
+        """torch's Tensor.sum of a sparse tensor: sparse.sum's, but all of it (dim None) gives a sparse leaf a dense
+        gradient, as torch's (sparse.sum's is on the leaf's pattern)."""
         if keepdim:
             raise RuntimeError("sum: keepdim is not supported for sparse COO tensors")
-        return sum(self, dim, dtype=dtype)
+        if dim is not None or self._grad_form() is None:
+            return sum(self, dim, dtype=dtype)
+        out = sum(self.detach(), dim, dtype=dtype)
+        return _whole(self, out, lambda g: g.to(self.dtype).expand(self._shape))
 
     # ------------------------------------------------------------------ the rest: a clear error
     def __getattr__(self, name: str) -> Any:
@@ -775,7 +861,8 @@ class SparseCooTensor:
         if sd == 1:
             return values.sum(0)
         idx = xp.concatenate([self._idx.array[:d], self._idx.array[d + 1:]])[:, keep]
-        return SparseCooTensor(Tensor._make(idx), values, shape, keep.shape[0] <= 1)
+        return SparseCooTensor(Tensor._make(idx), values, shape, keep.shape[0] <= 1)._with_form(
+            self._form_image(lambda f: f.select(d, k)))
 
     def __bool__(self) -> bool:
         raise NotImplementedError("bool: not supported for a sparse COO tensor; use .to_dense() first")
@@ -912,7 +999,16 @@ def _add_dense(d: Tensor, x: SparseCooTensor, alpha: Any, op: str) -> Tensor:
             or not isinstance(alpha, numbers.Real):
         return _ops.Add()(*_ops.scaled_operands(op, d, x, alpha if op == "add" else -alpha))
     check_devices(op, [d, x._val])
-    return AddSparse(x._idx.array, alpha if op == "add" else -alpha, x._coalesced)(d, x._val)
+    scale = alpha if op == "add" else -alpha
+    out = AddSparse(x._idx.array, scale, x._coalesced)(d, _values_for(x))
+    return _whole(x, out, lambda g: g if scale == 1 else g * scale)  # (torch's: a sparse leaf's gradient is dense)
+
+
+def _nonzeros(g: Tensor) -> SparseCooTensor:
+    """g's non-zeros as a sparse tensor flagged uncoalesced: to_dense(masked_grad=False)'s gradient, as torch's."""
+    out = to_sparse(g)
+    out._coalesced = False
+    return out
 
 
 def _is_sparse(x: Any) -> bool:
@@ -1159,7 +1255,12 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
             offset += t.shape[d]
         vals = padded
     shape = first.shape[:d] + (total,) + first.shape[d + 1:]
-    return SparseCooTensor(Tensor._make(xp.concatenate(idx, 1)), _ops.cat(vals), shape, False)
+    forms = [t._grad_form() for t in ts]
+    whole = None
+    if any(f is not None for f in forms) and all(f is not None or not t.requires_grad for f, t in zip(forms, ts)):
+        whole = _ops.cat([f if f is not None else Tensor._make(xp.zeros(t.shape, vals[0].array.dtype)) for f, t in
+                          zip(forms, ts)], d)
+    return SparseCooTensor(Tensor._make(xp.concatenate(idx, 1)), _ops.cat(vals), shape, False)._with_form(whole)
 
 
 def stack(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
@@ -1222,9 +1323,10 @@ def spdiags(diagonals: Tensor, offsets: Tensor, shape: Sequence[int], layout: An
 
 
 # ---------------------------------------------------------------------- products
-def _spmm(a: SparseCooTensor, b: Tensor, op: str) -> Tensor:
+def _spmm(a: SparseCooTensor, b: Tensor, op: str, whole: bool = False) -> Tensor:
     """a @ b for a sparse (n, m) matrix a and a dense (m, p) or (m,) b: each entry's value times b's row at its
-    column, scatter-added into its row (repeated indices add up)."""
+    column, scatter-added into its row (repeated indices add up). whole: torch.mm's gradient of a sparse leaf a,
+    dense (g b^T); else torch.sparse.mm's, on its pattern."""
     _tensor_arg(b, op, "mat2")
     if a.sparse_dim() != 2 or a.dense_dim():
         raise RuntimeError(f"{op}: the sparse operand must be a matrix (2 sparse dims and no dense dims), got "
@@ -1234,7 +1336,10 @@ def _spmm(a: SparseCooTensor, b: Tensor, op: str) -> Tensor:
                            f"and {b.shape}")
     _same_dtype_device(a, b, op)
     row, col = a._idx.array
-    return SpMM(row, col, a.shape[0])(a._val, b)
+    if not whole:
+        return SpMM(row, col, a.shape[0])(a._val, b)
+    out = SpMM(row, col, a.shape[0])(_values_for(a), b)
+    return _whole(a, out, lambda g: g @ b.t() if b.ndim == 2 else g.unsqueeze(1) * b.unsqueeze(0))
 
 
 def _same_dtype_device(a: SparseCooTensor, b: Tensor, op: str) -> None:
@@ -1287,6 +1392,53 @@ class SpMM(Function):
         if self.needs_input_grad[1]:
             gb = SpMM(self.col, self.row, b.shape[0])(v, g)
         return gv, gb
+
+
+class _FormGrad(Function):
+    """y itself, whose backward also hands side(g) to form: a sparse operand's gradient form (_grad_form), where
+    torch's gradient of that operand is not the one its values get (the op then takes its values detached): the
+    dense g @ b^T of torch.mm, sparse + sparse's g on the sum's pattern. Tensor ops, so higher orders work."""
+
+    name = "sparse_grad"
+    saves_nothing = True
+
+    def __init__(self, side: Any) -> None:
+        self.side = side
+
+    def forward(self, form, y):
+        return y
+
+    def backward(self, g):
+        return self.side(g) if self.needs_input_grad[0] else None, g
+
+
+def _whole(x: SparseCooTensor, out: Tensor, side: Any) -> Tensor:
+    """out, computed from x's values detached where x has a gradient form (_grad_form; x._val otherwise), with
+    side(g) handed to that form: torch's gradient of x as a whole."""
+    form = x._grad_form()
+    return out if form is None else _FormGrad(side)(form, out)
+
+
+def _values_for(x: SparseCooTensor) -> Tensor:
+    """x's values for an op whose gradient w.r.t. x reaches x's gradient form (_whole): detached where x has one."""
+    return x._val.detach() if x._grad_form() is not None else x._val
+
+
+class _FormTranspose(Function):
+    """x.transpose(d0, d1) for a gradient form (SparseCooTensor.transpose's); its backward takes a sparse gradient
+    too (SPARSE_BACKWARD)."""
+
+    name = "transpose"
+    saves_nothing = True
+
+    def __init__(self, d0: int, d1: int) -> None:
+        self.d0, self.d1 = d0, d1
+
+    def forward(self, x):
+        return x.swapaxes(self.d0, self.d1)
+
+    def backward(self, g):
+        return (g.transpose(self.d0, self.d1),)
 
 
 class SparseGather(Function):
@@ -1374,6 +1526,7 @@ SPARSE_BACKWARD = {
     _ops.Sub: lambda node, g: _add_backward(node, g, -1),
     _ops.Mul: _mul_backward,
     _ops.Exp: lambda node, g: (g.mul(node.output),) if node.output.dtype.kind != "c" else None,
+    _FormTranspose: lambda node, g: (g.transpose(node.d0, node.d1),),
 }
 
 
@@ -1405,19 +1558,25 @@ def _mul(a: Any, b: Any) -> SparseCooTensor:
 
 def mm(mat1: Any, mat2: Any, reduce: str = "sum") -> Any:
     """torch.sparse.mm: mat1 @ mat2 where either is a sparse COO matrix (the other dense, or both sparse: then
-    the result is sparse); differentiable w.r.t. the dense operand and the sparse one's values. reduce: "sum"
-    only (torch's other reductions are for CSR matrices)."""
+    the result is sparse); differentiable w.r.t. the dense operand and the sparse one's values (a sparse leaf's
+    gradient on its pattern, as torch's; tg.mm's is dense). reduce: "sum" only (torch's other reductions are for
+    CSR matrices)."""
     if reduce != "sum":
         raise NotImplementedError(f"sparse.mm: reduce={reduce!r} is not supported for sparse COO (only 'sum'; "
                                   "torch's 'mean', 'amax' and 'amin' take a CSR matrix)")
+    return _mm(mat1, mat2, False)
+
+
+def _mm(mat1: Any, mat2: Any, whole: bool) -> Any:
+    """mm's product; whole: torch.mm's (a sparse leaf's gradient dense, _spmm), else torch.sparse.mm's."""
     if _is_sparse(mat1) and _is_sparse(mat2):
         return _spmm(mat1, mat2.to_dense(), "mm").to_sparse()
     if _is_sparse(mat1):
         _two_d(_tensor_arg(mat2, "mm", "mat2"), "mat2")
-        return _spmm(mat1, mat2, "mm")
+        return _spmm(mat1, mat2, "mm", whole)
     if _is_sparse(mat2):  # (d @ s = (s^T d^T)^T)
         d = _two_d(_tensor_arg(mat1, "mm", "mat1"), "mat1")
-        return _spmm(mat2.t(), d.t(), "mm").t()
+        return _spmm(mat2.t(), d.t(), "mm", whole).t()
     return _ops.mm(mat1, mat2)
 
 
@@ -1431,8 +1590,9 @@ def _two_d(x: Tensor, name: str) -> Tensor:
 
 
 def spmm(input: Any, mat2: Any) -> Any:
-    """torch.spmm: sparse.mm(input, mat2) (a sparse COO input times a dense mat2, as Kipf's GCN layers call it)."""
-    return mm(input, mat2)
+    """torch.spmm: input @ mat2 for a sparse COO input and a dense mat2 (as Kipf's GCN layers call it); a sparse
+    leaf's gradient is dense, as torch.mm's."""
+    return _mm(input, mat2, True)
 
 
 def hspmm(mat1: Any, mat2: Any) -> SparseCooTensor:
@@ -1497,7 +1657,7 @@ def _mv(input: SparseCooTensor, vec: Any) -> Tensor:
     if vec.ndim != 1 or input.ndim != 2 or input.shape[1] != vec.shape[0]:
         raise RuntimeError(f"mv: expected a (n, m) sparse matrix and an (m,) vector, got shapes {input.shape} and "
                            f"{vec.shape}")
-    return _spmm(input, vec, "mv")
+    return _spmm(input, vec, "mv", True)
 
 
 def _bmm(input: Any, mat2: Any) -> Tensor:
@@ -1516,24 +1676,30 @@ def _bmm(input: Any, mat2: Any) -> Tensor:
     _same_dtype_device(input, mat2, "bmm")
     b, i, j = input._idx.array
     p = mat2.shape[2]
-    return SpMM(b * n + i, b * m + j, B * n)(input._val, mat2.reshape(B * m, p)).reshape(B, n, p)
+    out = SpMM(b * n + i, b * m + j, B * n)(_values_for(input), mat2.reshape(B * m, p)).reshape(B, n, p)
+    return _whole(input, out, lambda g: g @ mat2.transpose(1, 2))  # (torch's: a sparse leaf's gradient is dense)
 
 
 def _matmul(a: Any, b: Any) -> Any:
     """a @ b with a sparse operand: mm, or a 1-d dense vector as either operand (torch's sparse @ vector and
     vector @ sparse)."""
     if _is_sparse(a) and isinstance(b, Tensor) and b.ndim == 1:
-        return _spmm(a, b, "matmul")
+        return _spmm(a, b, "matmul", True)
     if _is_sparse(b) and isinstance(a, Tensor) and a.ndim == 1:  # (v @ s = s^T v)
-        return _spmm(b.t(), a, "matmul")
+        return _spmm(b.t(), a, "matmul", True)
     if isinstance(b, Tensor) and b.ndim > 2 or isinstance(a, Tensor) and a.ndim > 2:
         raise RuntimeError("matmul: a sparse COO operand takes only a 2-d (or, second, 1-d) dense operand here")
-    return mm(a, b)
+    return _mm(a, b, True)
 
 
 def addmm(mat: Tensor, mat1: Any, mat2: Any, *, beta: Any = 1., alpha: Any = 1.) -> Tensor:
-    """torch.sparse.addmm: beta mat + alpha (mat1 @ mat2), mat1 sparse COO (or dense), mat2 dense."""
-    return _ops._scaled_sum("addmm", mat, mm(mat1, mat2), beta, alpha)
+    """torch.sparse.addmm: beta mat + alpha (mat1 @ mat2), mat1 sparse COO (or dense), mat2 dense (a sparse leaf's
+    gradient on its pattern, as torch.sparse.mm's; tg.addmm's is dense, _addmm)."""
+    return _addmm(mat, mat1, mat2, beta, alpha, False)
+
+
+def _addmm(mat: Tensor, mat1: Any, mat2: Any, beta: Any, alpha: Any, whole: bool) -> Tensor:
+    return _ops._scaled_sum("addmm", mat, _mm(mat1, mat2, whole), beta, alpha)
 
 
 # ---------------------------------------------------------------------- reductions
