@@ -1543,3 +1543,25 @@ def test_in_place_ops_keep_the_sparse_tensors_dtype(device):
         with pytest.raises(RuntimeError):
             flags.mul_(2.5)
         assert flags.dtype == lib.bool
+
+
+@needs_torch
+def test_copy_refuses_changing_the_number_of_sparse_or_dense_dims_as_torch(device):
+    """copy_ into a non-empty sparse tensor from one of another sparse_dim or dense_dim: torch's RuntimeError (it
+    took src's dims); an empty one takes any, as torch's."""
+    def make(lib, dev, idx, val, size):
+        return lib.sparse_coo_tensor(lib.tensor(idx, device=dev), lib.tensor(val, dtype=lib.float64, device=dev), size)
+    cases = [(([[0, 1], [1, 0]], [1., 2.], (2, 2)), ([[0, 1]], [[1., 2.], [3., 4.]], (2, 2))),
+             (([[0, 1], [1, 0]], [1., 2.], (2, 2)), ([[0], [1], [0]], [1.], (2, 2, 1))),
+             (([[0, 1]], [[1., 2.], [3., 4.]], (2, 2)), ([[0], [1]], [[[1., 2.]]], (2, 2, 2)))]
+    for dst, src in cases:
+        errors = []
+        for lib, dev in ((torch, "cpu"), (tg, device)):
+            with pytest.raises(RuntimeError) as err:
+                make(lib, dev, *dst).copy_(make(lib, dev, *src))
+            errors.append(str(err.value))
+        assert errors[1] == errors[0]
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        empty = lib.sparse_coo_tensor(lib.zeros(2, 0, dtype=lib.int64, device=dev),
+                                      lib.zeros(0, dtype=lib.float64, device=dev), (2, 2))
+        assert empty.copy_(make(lib, dev, *cases[0][1])).sparse_dim() == 1

@@ -57,6 +57,14 @@ _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_sel
               "narrow_copy, sparse_resize_/sparse_resize_and_clear_, tg.sparse.spdiags, smm/hspmm/sspaddmm")
 
 
+_RESIZE_HINT = ("on a non-empty sparse tensor is not supported.\nYou could try the following options:\n1. If you need "
+                "an empty sparse tensor of this size, call `x = torch.sparse_coo_tensor(size)`.\n2. If you need to "
+                "resize this tensor, you have the following options:\n    1. For both sparse and dense dimensions, "
+                "keep the number of them constant and the size of them non-shrinking, and then try the same call "
+                "again.\n    2. Or, create a new sparse tensor with the correct indices and values from this sparse "
+                "tensor.")  # (torch's, after its in-place resize errors)
+
+
 def _linear(idx: Any, shape: Sequence[int]) -> Any:
     """Each column of the (k, nnz) index array idx as its row-major position in shape (int64)."""
     xp = backend.xp_of(idx)
@@ -408,22 +416,15 @@ class SparseCooTensor:
         empty tensor takes any; a non-empty one keeps both counts and may only grow its sizes (torch's errors).
         Grown dense dims hold zeros past the old values (torch's hold uninitialised memory there)."""
         shape = self._resize_shape(size, sparse_dim, dense_dim)
-        sd, dd = self.sparse_dim(), self.dense_dim()
+        sd = self.sparse_dim()
         xp = backend.xp_of(self._idx.array)
         if not self._nnz():
             return self._cleared(shape, sparse_dim)
-        hint = ("on a non-empty sparse tensor is not supported.\nYou could try the following options:\n1. If you "
-                "need an empty sparse tensor of this size, call `x = torch.sparse_coo_tensor(size)`.\n2. If you need "
-                "to resize this tensor, you have the following options:\n    1. For both sparse and dense "
-                "dimensions, keep the number of them constant and the size of them non-shrinking, and then try the "
-                "same call again.\n    2. Or, create a new sparse tensor with the correct indices and values from "
-                "this sparse tensor.")
-        for kind, old, new in (("sparse", sd, sparse_dim), ("dense", dd, dense_dim)):
-            if old != new:
-                raise RuntimeError(f"changing the number of {kind} dimensions (from {old} to {new}) {hint}")
+        self._check_dim_counts(sparse_dim, dense_dim)
         for kind, old, new in (("sparse", self._shape[:sd], shape[:sd]), ("dense", self._shape[sd:], shape[sd:])):
             if any(n < m for n, m in zip(new, old)):
-                raise RuntimeError(f"shrinking the size of {kind} dimensions (from {list(old)} to {list(new)}) {hint}")
+                raise RuntimeError(f"shrinking the size of {kind} dimensions (from {list(old)} to {list(new)}) "
+                                   f"{_RESIZE_HINT}")
         if shape[sd:] != self._shape[sd:]:
             val = self._val
             for k, (m, n) in enumerate(zip(self._shape[sd:], shape[sd:])):
@@ -434,6 +435,14 @@ class SparseCooTensor:
             self._val = val
         self._shape = shape
         return self
+
+    def _check_dim_counts(self, sparse_dim: int, dense_dim: int) -> None:
+        """A non-empty tensor keeps its numbers of sparse and dense dims in place (torch's resize check)."""
+        if not self._nnz():
+            return
+        for kind, old, new in (("sparse", self.sparse_dim(), sparse_dim), ("dense", self.dense_dim(), dense_dim)):
+            if old != new:
+                raise RuntimeError(f"changing the number of {kind} dimensions (from {old} to {new}) {_RESIZE_HINT}")
 
     def sparse_resize_and_clear_(self, size: Any, sparse_dim: int, dense_dim: int) -> "SparseCooTensor":
         """This tensor emptied (no entries, coalesced) and resized to size with sparse_dim sparse and dense_dim
@@ -661,6 +670,7 @@ class SparseCooTensor:
             raise RuntimeError(f"copy_() between dense and sparse Tensors is not implemented! Found self type = "
                                f"torch.sparse.{self._val.type().split('.')[-1]} and src type = "
                                f"{getattr(src, 'type', lambda: type(src).__name__)()}")
+        self._check_dim_counts(src.sparse_dim(), src.dense_dim())
         out = SparseCooTensor(src._idx.to(self.device).clone(), src._val.to(self.device, self.dtype).clone(),
                               src.shape, src._coalesced)
         return self._in_place("copy_", out)
