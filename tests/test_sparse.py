@@ -1565,3 +1565,33 @@ def test_copy_refuses_changing_the_number_of_sparse_or_dense_dims_as_torch(devic
         empty = lib.sparse_coo_tensor(lib.zeros(2, 0, dtype=lib.int64, device=dev),
                                       lib.zeros(0, dtype=lib.float64, device=dev), (2, 2))
         assert empty.copy_(make(lib, dev, *cases[0][1])).sparse_dim() == 1
+
+
+@needs_torch
+@pytest.mark.parametrize("view", ["t", "transpose", "permute", "unsqueeze", "select", "getitem", "mT"])
+@pytest.mark.parametrize("op", ["mul_", "neg_", "div_", "zero_", "add_", "copy_", "sparse_resize_"])
+def test_in_place_on_a_view_of_a_sparse_leaf_refused_as_torch(device, view, op):
+    """An in-place op on a view (t, transpose, permute, unsqueeze, select, s[i]) of a sparse leaf that requires
+    grad: torch's RuntimeError (it went ahead); on a view of one that needs no grad, or under no_grad, it runs; zero_
+    of a computed tensor that requires grad too (it was refused)."""
+    views = {"t": lambda s: s.t(), "transpose": lambda s: s.transpose(0, 1), "permute": lambda s: s.permute(1, 0),
+             "unsqueeze": lambda s: s.unsqueeze(0), "select": lambda s: s.select(0, 1), "getitem": lambda s: s[1],
+             "mT": lambda s: s.mT}
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        def make(grad):
+            s = lib.sparse_coo_tensor(lib.tensor([[0, 1, 1], [1, 0, 1]], device=dev),
+                                      lib.tensor([1., 2., -3.], dtype=lib.float64, device=dev), (2, 2)).coalesce()
+            return s.requires_grad_(True) if grad else s
+        def run(v):
+            if op in ("mul_", "neg_", "div_", "zero_"):
+                return getattr(v, op)(*([2.] if op in ("mul_", "div_") else []))
+            if op == "sparse_resize_":
+                return v.sparse_resize_(tuple(v.shape), v.sparse_dim(), v.dense_dim())
+            return getattr(v, op)(views[view](make(False)))
+        with pytest.raises(RuntimeError, match="^a view of a leaf Variable that requires grad is being used in an "
+                                               "in-place operation.$" if lib is torch else "a view of a leaf Variable"):
+            run(views[view](make(True)))
+        run(views[view](make(False)))
+        with lib.no_grad():
+            run(views[view](make(True)))
+    assert (tg.sparse_coo_tensor([[0]], [1.], requires_grad=True) * 2).zero_()._nnz() == 0

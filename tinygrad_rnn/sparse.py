@@ -94,6 +94,7 @@ class SparseCooTensor:
     layout = sparse_coo
 
     _form: Optional[Tensor] = None  # (see _grad_form)
+    _leaf_view = False  # (a view of a sparse leaf that requires grad: transpose, permute, unsqueeze, select; _view)
 
     def __init__(self, indices: Tensor, values: Tensor, shape: Tuple[int, ...], coalesced: bool,
                  leaf: bool = False) -> None:
@@ -112,6 +113,20 @@ class SparseCooTensor:
             self._form = Tensor._make(xp.broadcast_to(xp.zeros((), self._val.array.dtype), self._shape))
             self._form.requires_grad_(True)
         return self._form if self._val.requires_grad else None
+
+    def _view(self, out: "SparseCooTensor") -> "SparseCooTensor":
+        """out, a view of this tensor in torch (transpose, permute, unsqueeze, select): marked a view of a leaf when
+        this is (or is one of) a sparse leaf that requires grad, so in-place ops refuse it (_check_in_place)."""
+        if (self._leaf or self._leaf_view) and self._val.requires_grad:
+            out._leaf_view = True
+        return out
+
+    def _check_in_place(self, prefix: str = "") -> None:
+        """torch's refusal of an in-place op on a sparse leaf that requires grad, or on a view of one, in grad
+        mode."""
+        if (self._leaf or self._leaf_view) and self._val.requires_grad and _mode.grad_enabled:
+            what = "a leaf Variable" if self._leaf else "a view of a leaf Variable"
+            raise RuntimeError(f"{prefix}{what} that requires grad is being used in an in-place operation.")
 
     def _with_form(self, form: Optional[Tensor]) -> "SparseCooTensor":
         """self, its gradient form set to form (see _grad_form)."""
@@ -239,9 +254,9 @@ class SparseCooTensor:
 
     def zero_(self) -> "SparseCooTensor":
         """No entries left (nnz 0, coalesced), in place, as torch's: so p.grad.zero_() and zero_grad(set_to_none=False)
-        keep the gradient object code may hold. A tensor that requires grad is refused (torch's message)."""
-        if self.requires_grad:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        keep the gradient object code may hold. A sparse leaf that requires grad, or a view of one, is refused in
+        grad mode (torch's message)."""
+        self._check_in_place()
         xp = backend.xp_of(self._idx.array)
         self._idx = Tensor._make(xp.zeros((self.sparse_dim(), 0), np.int64))
         self._val = Tensor._make(xp.zeros((0,) + self._shape[self.sparse_dim():], self._val.array.dtype))
@@ -329,9 +344,9 @@ class SparseCooTensor:
         shape = list(self._shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
         form = self._grad_form()
-        return SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape),
-                               self._coalesced and (d0 == d1 or not self._nnz())  # (torch's flag: one entry too)
-                               )._with_form(None if form is None else _FormTranspose(d0, d1)(form))
+        return self._view(SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape),
+                                          self._coalesced and (d0 == d1 or not self._nnz())  # (torch's flag: one entry
+                                          )._with_form(None if form is None else _FormTranspose(d0, d1)(form)))  # too)
 
     def t(self) -> "SparseCooTensor":
         """The transpose of a sparse matrix (2 sparse dims and no dense dims, as torch's)."""
@@ -365,8 +380,8 @@ class SparseCooTensor:
             xp = backend.xp_of(self._idx.array)
             idx = self._idx.array
             idx = xp.concatenate([idx[:d], xp.zeros((1, idx.shape[1]), np.int64), idx[d:]])
-            return SparseCooTensor(Tensor._make(idx), self._val, shape, False)
-        return SparseCooTensor(self._idx, self._val.unsqueeze(d - sd + 1), shape, False)
+            return self._view(SparseCooTensor(Tensor._make(idx), self._val, shape, False))
+        return self._view(SparseCooTensor(self._idx, self._val.unsqueeze(d - sd + 1), shape, False))
 
     def permute(self, *dims: Any) -> "SparseCooTensor":
         """The dims in the order dims (sparse dims among themselves, dense ones among themselves), as torch's; not
@@ -385,8 +400,8 @@ class SparseCooTensor:
                                "allowed.Only transpositions within sparse and dense dimensions are supported.")
         values = self._val.permute([0] + [d - sd + 1 for d in order[sd:]])
         keeps = order[:sd] == list(range(sd))
-        return SparseCooTensor(Tensor._make(self._idx.array[order[:sd]]), values,
-                               tuple(self._shape[d] for d in order), self._coalesced and keeps)
+        return self._view(SparseCooTensor(Tensor._make(self._idx.array[order[:sd]]), values,
+                                          tuple(self._shape[d] for d in order), self._coalesced and keeps))
 
     def narrow_copy(self, dim: int, start: int, length: int) -> "SparseCooTensor":
         """The entries with index start..start+length-1 along dim (moved to start at 0), as torch's (a sparse
@@ -455,8 +470,7 @@ class SparseCooTensor:
         if len(shape) != sparse_dim + dense_dim:
             raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: len(size) = {len(shape)}, "
                                f"sparse_dim = {sparse_dim}, dense_dim = {dense_dim}")
-        if self._leaf and self._val.requires_grad and _mode.grad_enabled:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        self._check_in_place()
         return shape
 
     def _cleared(self, shape: tuple, sparse_dim: int) -> "SparseCooTensor":
@@ -596,8 +610,7 @@ class SparseCooTensor:
         return None if form is None or getattr(other, "requires_grad", False) else op(form)
 
     def _in_place(self, op: str, out: "SparseCooTensor") -> "SparseCooTensor":
-        if self._leaf and self._val.requires_grad and _mode.grad_enabled:
-            raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation.")
+        self._check_in_place(f"{op}: ")
         if out._val.dtype != self._val.dtype and op != "copy_":  # (the tensor keeps its dtype, as torch's)
             if _ops._CATEGORY[out._val.dtype.kind] > _ops._CATEGORY[self._val.dtype.kind]:  # (float into bool/int)
                 raise _RuntimeTypeError(f"{op}: result type {dtype_name(out._val.dtype)} can't be cast to the "
@@ -864,15 +877,16 @@ class SparseCooTensor:
         k %= size
         shape = self._shape[:d] + self._shape[d + 1:]
         if d >= sd:
-            return SparseCooTensor(self._idx, self._val.select(d - sd + 1, k), shape, False)  # (torch's flag)
+            out = SparseCooTensor(self._idx, self._val.select(d - sd + 1, k), shape, False)  # (torch's flag)
+            return self._view(out)
         xp = backend.xp_of(self._idx.array)
         keep = xp.flatnonzero(self._idx.array[d] == k)
         values = _ops.GetItem((keep,))(self._val)
         if sd == 1:
             return values.sum(0)
         idx = xp.concatenate([self._idx.array[:d], self._idx.array[d + 1:]])[:, keep]
-        return SparseCooTensor(Tensor._make(idx), values, shape, keep.shape[0] <= 1)._with_form(
-            self._form_image(lambda f: f.select(d, k)))
+        return self._view(SparseCooTensor(Tensor._make(idx), values, shape, keep.shape[0] <= 1)._with_form(
+            self._form_image(lambda f: f.select(d, k))))
 
     def __bool__(self) -> bool:
         raise NotImplementedError("bool: not supported for a sparse COO tensor; use .to_dense() first")
