@@ -1595,3 +1595,34 @@ def test_in_place_on_a_view_of_a_sparse_leaf_refused_as_torch(device, view, op):
         with lib.no_grad():
             run(views[view](make(True)))
     assert (tg.sparse_coo_tensor([[0]], [1.], requires_grad=True) * 2).zero_()._nnz() == 0
+
+
+@needs_torch
+def test_resize_as_follows_torch(device):
+    """resize_as_ as torch's: a tensor that requires grad (a leaf, a computed one, under no_grad too) is refused
+    (it went ahead); an empty tensor takes other's sparse and dense dims (it was refused); a non-empty one refuses
+    another number of dims with torch's message, and grows its dense dims (the new elements zeros here; torch's
+    values read its old memory anew)."""
+    def make(lib, dev, idx, val, size, grad=False):
+        return lib.sparse_coo_tensor(lib.tensor(idx, device=dev), lib.tensor(val, dtype=lib.float64, device=dev),
+                                     size, requires_grad=grad)
+    other = ([[0], [0]], [1.], (3, 3))
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        for s in (make(lib, dev, [[0, 1], [1, 0]], [1., 2.], (2, 2), True),
+                  make(lib, dev, [[0, 1], [1, 0]], [1., 2.], (2, 2), True) * 2):
+            for mode in (lib.enable_grad, lib.no_grad):
+                with mode(), pytest.raises(RuntimeError, match="^cannot resize variables that require grad$"):
+                    s.resize_as_(make(lib, dev, *other))
+    got = []
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        empty = lib.sparse_coo_tensor(lib.zeros(2, 0, dtype=lib.int64, device=dev),
+                                      lib.zeros(0, dtype=lib.float64, device=dev), (2, 2))
+        hybrid = make(lib, dev, [[0, 1]], [[1., 2.], [3., 4.]], (2, 2))
+        empty.resize_as_(hybrid)
+        with pytest.raises(RuntimeError) as err:
+            make(lib, dev, [[0, 1], [1, 0]], [1., 2.], (2, 2)).resize_as_(make(lib, dev, [[0], [1], [0]], [1.],
+                                                                              (2, 2, 1)))
+        grown = hybrid.resize_as_(make(lib, dev, [[0]], [[1., 2., 3.]], (3, 3)))
+        got.append((tuple(empty.shape), empty.sparse_dim(), empty.dense_dim(), str(err.value), tuple(grown.shape),
+                    grown._nnz()))
+    assert got[1] == got[0]

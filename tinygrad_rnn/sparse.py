@@ -689,28 +689,15 @@ class SparseCooTensor:
         return self._in_place("copy_", out)
 
     def resize_as_(self, other: Any) -> "SparseCooTensor":
-        """self with other's shape, its entries kept, in place, as torch's sparse resize_as_: a non-empty tensor's
-        sparse dims may only grow (torch's error), its dense dims not change."""
+        """self with other's shape, sparse_dim and dense_dim, in place, as torch's sparse resize_as_ (sparse_resize_'s
+        rules: an empty tensor takes any; a non-empty one keeps its numbers of dims and may only grow them); a tensor
+        that requires grad is refused, as torch's (grad mode or not)."""
         if not isinstance(other, SparseCooTensor):
             raise RuntimeError(f"resize_as_: a sparse COO tensor resizes only as another one, got "
                                f"{type(other).__name__}")
-        sd, shape = self.sparse_dim(), tuple(other.shape)
-        if other.sparse_dim() != sd or other.dense_dim() != self.dense_dim():
-            raise RuntimeError(f"resize_as_: expected the same sparse_dim and dense_dim, got ({sd}, "
-                               f"{self.dense_dim()}) and ({other.sparse_dim()}, {other.dense_dim()})")
-        if self._nnz():
-            if any(n < m for n, m in zip(shape[:sd], self._shape[:sd])):
-                raise RuntimeError(f"shrinking the size of sparse dimensions (from {list(self._shape[:sd])} to "
-                                   f"{list(shape[:sd])}) on a non-empty sparse tensor is not supported.")
-            if shape[sd:] != self._shape[sd:]:
-                raise RuntimeError(f"changing the dense dimensions (from {list(self._shape[sd:])} to "
-                                   f"{list(shape[sd:])}) of a non-empty sparse tensor is not supported.")
-            self._shape = shape
-        else:
-            xp = backend.xp_of(self._val.array)
-            self._shape = shape
-            self._val = Tensor._make(xp.zeros((0,) + shape[sd:], self._val.array.dtype))
-        return self
+        if self.requires_grad:
+            raise RuntimeError("cannot resize variables that require grad")
+        return self.sparse_resize_(other.shape, other.sparse_dim(), other.dense_dim())
 
     def add(self, other: Any, *, alpha: Any = 1) -> "SparseCooTensor":
         """self + alpha other for another sparse COO tensor of the same shape: the entries of both, coalesced where
