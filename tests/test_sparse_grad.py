@@ -829,3 +829,33 @@ def test_sparse_leaf_dense_grad_second_order_as_torch(device):
         (s.grad ** 2).sum().backward()
         got.append(dense(d.grad))
     np.testing.assert_allclose(got[1], got[0], rtol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("op", ["mul_", "add_", "zero_", "copy_", "neg_", "div_", "sub_"])
+def test_in_place_under_no_grad_keeps_a_sparse_leaf_as_torch(device, op):
+    """An in-place op on a sparse leaf under no_grad (an optimizer's step): it stays a leaf that requires grad, its
+    .grad kept and later gradients added to it, as torch's (it lost requires_grad and its .grad); an in-place op on
+    a computed tensor hands on its gradient (torch.mm's dense one through (s * 2).mul_(3))."""
+    got = []
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        s = lib.sparse_coo_tensor(lib.tensor([[0, 1, 1], [1, 0, 1]], device=dev),
+                                  lib.tensor([1., 2., 4.], dtype=lib.float64, device=dev), (2, 2)).coalesce()
+        s.requires_grad_(True)
+        lib.sparse.sum(s * 3).backward()
+        o = lib.sparse_coo_tensor(lib.tensor([[0], [0]], device=dev), lib.tensor([5.], dtype=lib.float64, device=dev),
+                                  (2, 2))
+        with lib.no_grad():
+            {"mul_": lambda: s.mul_(2), "add_": lambda: s.add_(o), "zero_": lambda: s.zero_(),
+             "copy_": lambda: s.copy_(o), "neg_": lambda: s.neg_(), "div_": lambda: s.div_(4),
+             "sub_": lambda: s.sub_(o)}[op]()
+        before = (s.requires_grad, s.is_leaf, dense(s.grad).tolist(), dense(s).tolist())
+        lib.sparse.sum(s * 1).backward()
+        x = lib.sparse_coo_tensor(lib.tensor([[0, 1], [1, 0]], device=dev),
+                                  lib.tensor([1., 2.], dtype=lib.float64, device=dev), (2, 2), requires_grad=True)
+        y = x * 2
+        if op not in ("zero_", "copy_"):  # (these leave a computed tensor here without a gradient; torch's keeps one)
+            getattr(y, op)(*{"mul_": (3.,), "div_": (4.,), "add_": (o,), "sub_": (o,)}.get(op, ()))
+        (y @ lib.tensor([[1.], [-2.]], dtype=lib.float64, device=dev)).sum().backward()
+        got.append((before, dense(s.grad).tolist(), x.grad.is_sparse, dense(x.grad).tolist()))
+    assert got[1] == got[0]

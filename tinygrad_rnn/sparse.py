@@ -109,10 +109,13 @@ class SparseCooTensor:
         if not _mode.grad_enabled:
             return None
         if self._form is None and self._leaf and self._val.requires_grad:
-            xp = backend.xp_of(self._val.array)
-            self._form = Tensor._make(xp.broadcast_to(xp.zeros((), self._val.array.dtype), self._shape))
-            self._form.requires_grad_(True)
+            self._form = self._new_form()
         return self._form if self._val.requires_grad else None
+
+    def _new_form(self) -> Tensor:
+        """A sparse leaf's gradient form: zeros of its shape and dtype, zero-strided (no memory), requiring grad."""
+        xp = backend.xp_of(self._val.array)
+        return Tensor._make(xp.broadcast_to(xp.zeros((), self._val.array.dtype), self._shape)).requires_grad_(True)
 
     def _view(self, out: "SparseCooTensor") -> "SparseCooTensor":
         """out, a view of this tensor in torch (transpose, permute, unsqueeze, select): marked a view of a leaf when
@@ -257,11 +260,7 @@ class SparseCooTensor:
         keep the gradient object code may hold. A sparse leaf that requires grad, or a view of one, is refused in
         grad mode (torch's message)."""
         self._check_in_place()
-        xp = backend.xp_of(self._idx.array)
-        self._idx = Tensor._make(xp.zeros((self.sparse_dim(), 0), np.int64))
-        self._val = Tensor._make(xp.zeros((0,) + self._shape[self.sparse_dim():], self._val.array.dtype))
-        self._coalesced = True
-        return self
+        return self._cleared(self._shape, self.sparse_dim())
 
     # ------------------------------------------------------------------ conversions
     def to_dense(self, dtype: Any = None, *, masked_grad: Any = None) -> Tensor:
@@ -440,16 +439,13 @@ class SparseCooTensor:
             if any(n < m for n, m in zip(new, old)):
                 raise RuntimeError(f"shrinking the size of {kind} dimensions (from {list(old)} to {list(new)}) "
                                    f"{_RESIZE_HINT}")
-        if shape[sd:] != self._shape[sd:]:
-            val = self._val
-            for k, (m, n) in enumerate(zip(self._shape[sd:], shape[sd:])):
-                if n > m:
-                    pad = list(val.shape)
-                    pad[k + 1] = n - m
-                    val = _ops.cat([val, Tensor._make(xp.zeros(tuple(pad), val.array.dtype))], k + 1)
-            self._val = val
-        self._shape = shape
-        return self
+        val = self._val
+        for k, (m, n) in enumerate(zip(self._shape[sd:], shape[sd:])):
+            if n > m:
+                pad = list(val.shape)
+                pad[k + 1] = n - m
+                val = _ops.cat([val, Tensor._make(xp.zeros(tuple(pad), val.array.dtype))], k + 1)
+        return self._replace(self._idx, val, shape, self._coalesced)
 
     def _check_dim_counts(self, sparse_dim: int, dense_dim: int) -> None:
         """A non-empty tensor keeps its numbers of sparse and dense dims in place (torch's resize check)."""
@@ -476,9 +472,26 @@ class SparseCooTensor:
     def _cleared(self, shape: tuple, sparse_dim: int) -> "SparseCooTensor":
         """This tensor with no entries (coalesced) and the given shape, its first sparse_dim dims sparse."""
         xp = backend.xp_of(self._idx.array)
-        self._idx = Tensor._make(xp.zeros((sparse_dim, 0), np.int64))
-        self._val = Tensor._make(xp.zeros((0,) + shape[sparse_dim:], self._val.array.dtype))
-        self._shape, self._coalesced = shape, True
+        return self._replace(Tensor._make(xp.zeros((sparse_dim, 0), np.int64)),
+                             Tensor._make(xp.zeros((0,) + shape[sparse_dim:], self._val.array.dtype)), shape, True)
+
+    def _replace(self, idx: Tensor, val: Tensor, shape: tuple, coalesced: bool,
+                 form: Optional[Tensor] = None) -> "SparseCooTensor":
+        """This tensor's entries, shape and flag set in place (values() taken before keep the old values, as
+        torch's), and, unless a leaf, its gradient form (form: the new values'). A sparse leaf that requires grad
+        (changed under no_grad) stays one, its .grad kept (in its gradient form; lost where the shape changes), as
+        torch's."""
+        if not self._leaf:
+            self._form = form
+        elif self._val.requires_grad:
+            grad = self.grad
+            val = val.detach().requires_grad_(True)
+            if tuple(shape) != self._shape:
+                self._form = None
+            elif grad is not None:
+                self._form = self._form if self._form is not None else self._new_form()
+                self._form.grad = grad
+        self._idx, self._val, self._shape, self._coalesced = idx, val, tuple(shape), coalesced
         return self
 
     def half(self) -> "SparseCooTensor":
@@ -617,9 +630,7 @@ class SparseCooTensor:
                                         f"desired output type {dtype_name(self._val.dtype)} (this sparse COO "
                                         "tensor's, as torch's)")
             out = SparseCooTensor(out._idx, out._val.to(self._val.dtype), out._shape, out._coalesced)
-        self._val = out._val  # (new values, as torch's: values() taken before keeps the old ones)
-        self._idx, self._shape, self._coalesced = out._idx, out._shape, out._coalesced  # (add_'s, copy_'s entries)
-        return self
+        return self._replace(out._idx, out._val, out._shape, out._coalesced, out._form)  # (add_'s, copy_'s entries)
 
     def mul_(self, other: Any) -> "SparseCooTensor":
         """In place: the values times other (a number, a 0-d tensor, or a dense tensor of this shape), as torch's
