@@ -1626,3 +1626,28 @@ def test_resize_as_follows_torch(device):
         got.append((tuple(empty.shape), empty.sparse_dim(), empty.dense_dim(), str(err.value), tuple(grown.shape),
                     grown._nnz()))
     assert got[1] == got[0]
+
+
+@needs_torch
+def test_t_and_transpose_in_place_as_torch(device):
+    """t_ and transpose_ of a sparse tensor, as torch's (NotImplementedError here before): the same object
+    transposed (indices, values, flag); a sparse leaf that requires grad refused; the gradient flows on."""
+    rng = np.random.default_rng(12)
+    idx, val = coo(rng, (3, 4), 5)
+    s, v, ts, tv = pair(idx, val, (3, 4), device)
+    assert s.t_() is s
+    ts.t_()
+    same_sparse(s, ts)
+    assert s.transpose_(1, 0) is s
+    ts.transpose_(1, 0)
+    same_sparse(s, ts)
+    s.t_()
+    ts.t_()
+    g = rng.standard_normal((4, 3))
+    (s.to_dense() * tg.tensor(g, device=device)).sum().backward()
+    _, _, ts2, tv2 = pair(idx, val, (3, 4), device)  # (torch's backward refuses its t_: a version counter)
+    (ts2.t().to_dense() * torch.tensor(g)).sum().backward()
+    close(v.grad, tv2.grad)
+    leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
+        leaf.t_()

@@ -52,7 +52,7 @@ sparse_coo = layout("sparse_coo")
 _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, mv, bmm, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number, a dense tensor or a sparse one (mul_/div_ "
               "too), + / add_ another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, "
-              "...; tg.relu, F.relu, tg.nan_to_num), copy_, resize_as_, unsqueeze, T/mT, to/cuda/cpu/half, "
+              "...; tg.relu, F.relu, tg.nan_to_num), copy_, resize_as_, unsqueeze, T/mT, t_/transpose_, to/cuda/cpu/half, "
               "tg.cat/stack, select, s[i] (integers, whole-dim slices, None, ...), tg.zeros_like/empty_like, permute, "
               "narrow_copy, sparse_resize_/sparse_resize_and_clear_, tg.sparse.spdiags, smm/hspmm/sspaddmm")
 
@@ -346,6 +346,14 @@ class SparseCooTensor:
         return self._view(SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape),
                                           self._coalesced and (d0 == d1 or not self._nnz())  # (torch's flag: one entry
                                           )._with_form(None if form is None else _FormTranspose(d0, d1)(form)))  # too)
+
+    def transpose_(self, dim0: int, dim1: int) -> "SparseCooTensor":
+        """transpose in place, as torch's (a sparse leaf that requires grad refused)."""
+        return self._in_place("transpose_", self.transpose(dim0, dim1))
+
+    def t_(self) -> "SparseCooTensor":
+        """t in place, as torch's."""
+        return self._in_place("t_", self.t())
 
     def t(self) -> "SparseCooTensor":
         """The transpose of a sparse matrix (2 sparse dims and no dense dims, as torch's)."""
