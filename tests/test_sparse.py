@@ -1651,3 +1651,37 @@ def test_t_and_transpose_in_place_as_torch(device):
     leaf = tg.sparse_coo_tensor(tg.tensor(idx, device=device), tg.tensor(val, device=device), requires_grad=True)
     with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place"):
         leaf.t_()
+
+
+@needs_torch
+def test_coalesced_flag_of_results_as_torch(device):
+    """is_coalesced() of results as torch's: unsqueeze, cat / stack, hspmm / smm / sspaddmm and spdiags of one entry
+    or none are coalesced (they were flagged uncoalesced); mul_ by a number or a dense tensor flags a tensor of two
+    or more entries uncoalesced (it kept the flag)."""
+    def mk(lib, idx, val, shape=(3, 4), coal=False):
+        dev = device if lib is tg else "cpu"
+        s = lib.sparse_coo_tensor(lib.tensor(idx, dtype=lib.int64, device=dev).reshape(2, -1),
+                                  lib.tensor(val, dtype=lib.float64, device=dev), shape)
+        return s.coalesce() if coal else s
+    def ones(lib, *shape):
+        return lib.ones(*shape, dtype=lib.float64, device=device if lib is tg else "cpu")
+    one, none, two = ([[0], [1]], [1.]), ([], []), ([[0, 1], [1, 1]], [1., 2.])
+    cases = [lambda lib: mk(lib, *none).unsqueeze(0), lambda lib: mk(lib, *one).unsqueeze(0),
+             lambda lib: mk(lib, *two, coal=True).unsqueeze(0),
+             lambda lib: lib.smm(mk(lib, *none), ones(lib, 4, 2)), lambda lib: lib.smm(mk(lib, *one), ones(lib, 4, 1)),
+             lambda lib: lib.smm(mk(lib, *one), ones(lib, 4, 2)),
+             lambda lib: lib.hspmm(mk(lib, *one), ones(lib, 4, 2)),
+             lambda lib: lib.hspmm(mk(lib, *none), ones(lib, 4, 2)),
+             lambda lib: lib.hspmm(mk(lib, *two), ones(lib, 4, 2)),
+             lambda lib: lib.sspaddmm(mk(lib, [[0], [0]], [1.], (3, 2)), mk(lib, *none), ones(lib, 4, 2)),
+             lambda lib: lib.cat([mk(lib, *one), mk(lib, *none)]),
+             lambda lib: lib.cat([mk(lib, *none), mk(lib, *none)]),
+             lambda lib: lib.cat([mk(lib, *one), mk(lib, *one)]),
+             lambda lib: lib.stack([mk(lib, *one), mk(lib, *none)]),
+             lambda lib: lib.sparse.spdiags(ones(lib, 1, 1), lib.tensor([0]), (1, 1)),
+             lambda lib: mk(lib, *two, coal=True).mul_(2), lambda lib: mk(lib, *two, coal=True).mul_(ones(lib, 3, 4)),
+             lambda lib: mk(lib, *one, coal=True).mul_(2),
+             lambda lib: mk(lib, *two, coal=True).mul_(mk(lib, *two, coal=True)),
+             lambda lib: mk(lib, *two, coal=True).div_(2)]
+    for k, case in enumerate(cases):
+        assert case(tg).is_coalesced() == case(torch).is_coalesced(), k

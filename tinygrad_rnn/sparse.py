@@ -52,9 +52,10 @@ sparse_coo = layout("sparse_coo")
 _SUPPORTED = ("to_dense, coalesce, zero_, indices/values, t/transpose, index_select, sum, mm/matmul/@, mv, bmm, addmm, "
               "tg.sparse.softmax/log_softmax, products with a number, a dense tensor or a sparse one (mul_/div_ "
               "too), + / add_ another sparse tensor, zero-preserving elementwise ops (abs, sqrt, pow, relu, sin, "
-              "...; tg.relu, F.relu, tg.nan_to_num), copy_, resize_as_, unsqueeze, T/mT, t_/transpose_, to/cuda/cpu/half, "
-              "tg.cat/stack, select, s[i] (integers, whole-dim slices, None, ...), tg.zeros_like/empty_like, permute, "
-              "narrow_copy, sparse_resize_/sparse_resize_and_clear_, tg.sparse.spdiags, smm/hspmm/sspaddmm")
+              "...; tg.relu, F.relu, tg.nan_to_num), copy_, resize_as_, unsqueeze, T/mT, t_/transpose_, "
+              "to/cuda/cpu/half, tg.cat/stack, select, s[i] (integers, whole-dim slices, None, ...), "
+              "tg.zeros_like/empty_like, permute, narrow_copy, sparse_resize_/sparse_resize_and_clear_, "
+              "tg.sparse.spdiags, smm/hspmm/sspaddmm")
 
 
 _RESIZE_HINT = ("on a non-empty sparse tensor is not supported.\nYou could try the following options:\n1. If you need "
@@ -379,7 +380,7 @@ class SparseCooTensor:
 
     def unsqueeze(self, dim: int) -> "SparseCooTensor":
         """A dim of size 1 at dim: a sparse one (an index row of zeros) up to sparse_dim, else the values' (a dense
-        one), as torch's; flagged uncoalesced, as torch's."""
+        one), as torch's; flagged uncoalesced (coalesced with one entry or none), as torch's."""
         d = _ops._one_dim(dim, self.ndim + 1, "unsqueeze")
         sd = self.sparse_dim()
         shape = self._shape[:d] + (1,) + self._shape[d:]
@@ -387,8 +388,8 @@ class SparseCooTensor:
             xp = backend.xp_of(self._idx.array)
             idx = self._idx.array
             idx = xp.concatenate([idx[:d], xp.zeros((1, idx.shape[1]), np.int64), idx[d:]])
-            return self._view(SparseCooTensor(Tensor._make(idx), self._val, shape, False))
-        return self._view(SparseCooTensor(self._idx, self._val.unsqueeze(d - sd + 1), shape, False))
+            return self._view(SparseCooTensor(Tensor._make(idx), self._val, shape, self._nnz() <= 1))
+        return self._view(SparseCooTensor(self._idx, self._val.unsqueeze(d - sd + 1), shape, self._nnz() <= 1))
 
     def permute(self, *dims: Any) -> "SparseCooTensor":
         """The dims in the order dims (sparse dims among themselves, dense ones among themselves), as torch's; not
@@ -646,6 +647,8 @@ class SparseCooTensor:
         out = self.mul(other)
         if out is NotImplemented:
             raise TypeError(f"mul_: a sparse COO tensor multiplies a number or a tensor, got {type(other).__name__}")
+        if not isinstance(other, SparseCooTensor):
+            out._coalesced = out._nnz() <= 1  # (torch's flag: in place by a number or a dense tensor)
         return self._in_place("mul_", out)
 
     def div_(self, other: Any) -> "SparseCooTensor":
@@ -1242,10 +1245,10 @@ def sparse_mask(x: Tensor, mask: Any) -> SparseCooTensor:
 
 # ---------------------------------------------------------------------- joining
 def cat(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
-    """torch.cat of sparse COO tensors (tg.cat hands them here): every tensor's entries, not coalesced, as torch's.
-    Along a sparse dim each tensor's index on it moves past the ones before; along a dense dim each tensor's
-    values take their place in the joined dim, zeros elsewhere (torch's). The values' dtypes promote as tg.cat's;
-    differentiable w.r.t. the values (torch's backward refuses a sparse input here)."""
+    """torch.cat of sparse COO tensors (tg.cat hands them here): every tensor's entries, not coalesced (unless one
+    or none), as torch's. Along a sparse dim each tensor's index on it moves past the ones before; along a dense
+    dim each tensor's values take their place in the joined dim, zeros elsewhere (torch's). The values' dtypes
+    promote as tg.cat's; differentiable w.r.t. the values (torch's backward refuses a sparse input here)."""
     ts = list(tensors)
     for k, t in enumerate(ts):
         if not _is_sparse(t):
@@ -1290,7 +1293,8 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
     if any(f is not None for f in forms) and all(f is not None or not t.requires_grad for f, t in zip(forms, ts)):
         whole = _ops.cat([f if f is not None else Tensor._make(xp.zeros(t.shape, vals[0].array.dtype)) for f, t in
                           zip(forms, ts)], d)
-    return SparseCooTensor(Tensor._make(xp.concatenate(idx, 1)), _ops.cat(vals), shape, False)._with_form(whole)
+    idx = xp.concatenate(idx, 1)
+    return SparseCooTensor(Tensor._make(idx), _ops.cat(vals), shape, idx.shape[1] <= 1)._with_form(whole)
 
 
 def stack(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
@@ -1310,8 +1314,9 @@ def stack(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
 def spdiags(diagonals: Tensor, offsets: Tensor, shape: Sequence[int], layout: Any = None) -> SparseCooTensor:
     """torch.sparse.spdiags: a (m, n) sparse COO matrix with diagonals' row k on the diagonal offsets[k] (above the
     main one when positive), the entry of column j taken from diagonals[k, j] (those columns that diagonal and the
-    matrix hold); the entries diagonal by diagonal, by column, not coalesced, as torch's. Differentiable w.r.t.
-    diagonals (a gather). Only the sparse COO layout here (torch's CSR / CSC ones are not supported)."""
+    matrix hold); the entries diagonal by diagonal, by column, not coalesced (unless one or none), as torch's.
+    Differentiable w.r.t. diagonals (a gather). Only the sparse COO layout here (torch's CSR / CSC ones are not
+    supported)."""
     from .tensor import strided  # noqa: PLC0415
     if layout is strided:
         raise RuntimeError(f"Only output layouts (Sparse, SparseCsc, SparseCsr) are supported, got {layout}")
@@ -1349,7 +1354,7 @@ def spdiags(diagonals: Tensor, offsets: Tensor, shape: Sequence[int], layout: An
     idx = xp.stack([xp.concatenate(rows), xp.concatenate(cols)]) if offs else xp.zeros((2, 0), np.int64)
     pick = xp.concatenate(picks) if offs else xp.zeros(0, np.int64)
     values = _ops.GetItem((pick,))(diags.reshape(-1))
-    return SparseCooTensor(Tensor._make(idx), values, (m, n), False)
+    return SparseCooTensor(Tensor._make(idx), values, (m, n), idx.shape[1] <= 1)
 
 
 # ---------------------------------------------------------------------- products
@@ -1642,13 +1647,14 @@ def _row_product(mat1: Any, mat2: Any, op: str) -> SparseCooTensor:
         raise RuntimeError(f"{op}: Argument #3: Expected dim 0 size {mat1.shape[1]}, got {mat2.shape[0]}")
     prod = _spmm(mat1, _two_d(mat2, "mat2"), op)
     rows = backend.xp_of(mat1._idx.array).unique(mat1._idx.array[0])
-    return SparseCooTensor(Tensor._make(rows[None]), _ops.GetItem((rows,))(prod), tuple(prod.shape), False)
+    return SparseCooTensor(Tensor._make(rows[None]), _ops.GetItem((rows,))(prod), tuple(prod.shape),
+                           rows.shape[0] <= 1)  # (torch's flag: one row or none, coalesced)
 
 
 def smm(input: Any, mat: Any) -> SparseCooTensor:
     """torch.smm: input @ mat for a sparse COO (n, m) input and a dense (m, p) mat, sparse: an entry for each
-    column of each row input holds an entry in (row-major), not coalesced, as torch's. Differentiable w.r.t. both
-    (torch's has no derivative)."""
+    column of each row input holds an entry in (row-major), not coalesced (unless one or none), as torch's.
+    Differentiable w.r.t. both (torch's has no derivative)."""
     h = _row_product(input, mat, "sspaddmm")
     return _rows_as_entries(h)
 
@@ -1660,7 +1666,7 @@ def _rows_as_entries(h: SparseCooTensor) -> SparseCooTensor:
     rows = h._idx.array[0]
     idx = xp.stack([xp.repeat(rows, p),
                     xp.tile(xp.arange(p, dtype=np.int64), rows.shape[0])])
-    return SparseCooTensor(Tensor._make(idx), h._val.reshape(-1), (n, p), False)
+    return SparseCooTensor(Tensor._make(idx), h._val.reshape(-1), (n, p), idx.shape[1] <= 1)
 
 
 def sspaddmm(input: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1) -> SparseCooTensor:
@@ -1677,8 +1683,8 @@ def sspaddmm(input: Any, mat1: Any, mat2: Any, *, beta: Any = 1, alpha: Any = 1)
     xp = backend.xp_of(prod._idx.array)
     values = _ops.cat(_ops._common([input._val * beta if beta != 1 else input._val,
                                     prod._val * alpha if alpha != 1 else prod._val], "sspaddmm"))
-    return SparseCooTensor(Tensor._make(xp.concatenate([input._idx.array, prod._idx.array], 1)), values,
-                           prod.shape, False)
+    idx = xp.concatenate([input._idx.array, prod._idx.array], 1)
+    return SparseCooTensor(Tensor._make(idx), values, prod.shape, idx.shape[1] <= 1)
 
 
 def _mv(input: SparseCooTensor, vec: Any) -> Tensor:
