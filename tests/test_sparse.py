@@ -1685,3 +1685,28 @@ def test_coalesced_flag_of_results_as_torch(device):
              lambda lib: mk(lib, *two, coal=True).div_(2)]
     for k, case in enumerate(cases):
         assert case(tg).is_coalesced() == case(torch).is_coalesced(), k
+
+
+@needs_torch
+def test_sign_of_zero_as_torch(device):
+    """-0.0 as torch's: coalesce keeps a lone -0.0 and gives -0.0 where all of an index's entries are -0.0 (+0.0
+    where one is +0.0: they summed from +0.0); sparse + sparse sums from +0.0 (an empty operand: the other's values
+    as they are); sparse.mm's rows sum from +0.0; sparse.sum over dims and the ops after coalesce keep them."""
+    idx = [[1, 0, 1, 2, 2, 0], [0, 2, 0, 1, 1, 3]]
+    val = [-0.0, -0.0, -0.0, -0.0, 0.0, 1.0]
+    cases = [lambda lib, s, e: s.coalesce(), lambda lib, s, e: s.coalesce() + s.coalesce(),
+             lambda lib, s, e: s.coalesce() - s.coalesce() * 2, lambda lib, s, e: e + s.coalesce(),
+             lambda lib, s, e: s.coalesce() + e, lambda lib, s, e: lib.sparse.sum(s, 1),
+             lambda lib, s, e: lib.hspmm(s, lib.ones(4, 2, dtype=lib.float64, device=s.device)),
+             lambda lib, s, e: (-s).coalesce().t()]
+    got = []
+    for lib, dev in ((torch, "cpu"), (tg, device)):
+        s = lib.sparse_coo_tensor(lib.tensor(idx, device=dev), lib.tensor(val, dtype=lib.float64, device=dev), (3, 4))
+        e = lib.sparse_coo_tensor(lib.zeros(2, 0, dtype=lib.int64, device=dev),
+                                  lib.zeros(0, dtype=lib.float64, device=dev), (3, 4))
+        outs = [case(lib, s, e) for case in cases]
+        got.append([(o._indices().cpu().tolist(), np.signbit(o._values().detach().cpu().numpy()).tolist(),
+                     o._values().detach().cpu().tolist()) for o in outs])
+        dense_out = lib.sparse.mm(s, lib.ones(4, 1, dtype=lib.float64, device=dev))
+        got[-1].append(np.signbit(dense_out.detach().cpu().numpy()).tolist())
+    assert got[1] == got[0]

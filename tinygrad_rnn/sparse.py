@@ -299,7 +299,13 @@ class SparseCooTensor:
         xp = backend.xp_of(self._idx.array)
         sshape = self._shape[:self.sparse_dim()]
         uniq, inverse = xp.unique(_linear(self._idx.array, sshape), return_inverse=True)
-        vals = _ops.IndexAdd((uniq.shape[0],) + self._val.shape[1:], (inverse.reshape(-1),))(self._val)
+        inverse, repeats = inverse.reshape(-1), uniq.shape[0] < self._nnz()
+        vals = _ops.IndexAdd((uniq.shape[0],) + self._val.shape[1:], (inverse,), not repeats)(self._val)
+        if repeats and vals.dtype.kind == "f":  # (torch's sums start at the first entry: -0.0 where all are -0.0)
+            v = self._val.array
+            others = xp.zeros(vals.shape, np.int64)
+            backend.scatter_add(others, (inverse,), (~((v == 0) & xp.signbit(v))).astype(np.int64))
+            vals.array[others == 0] = -0.0
         return SparseCooTensor(Tensor._make(_unravel(uniq, sshape)), vals, self._shape, True)._with_form(
             self._grad_form())
 
@@ -745,6 +751,8 @@ class SparseCooTensor:
             idx = Tensor._make(backend.xp_of(self._idx.array).concatenate([self._idx.array, other._idx.array], 1))
             out = SparseCooTensor(idx, val, self._shape, False)
             out = out.coalesce() if self._coalesced and other._coalesced else out
+        if out._val.dtype.kind in "fc" and self._nnz() and other._nnz():  # (torch's merged sums start from zero: no
+            out._val.array[...] += 0.0  # -0.0; one operand empty, the other's values as they are)
         if fa is None and fb is None:
             return out
         # (torch's add backward hands each operand the sum's gradient: sparse on the sum's pattern, scaled by alpha)
@@ -1399,7 +1407,7 @@ def _segment_sum(prod: Any, row: Any, n: int) -> Any:
         order = np.argsort(row, kind="stable")
         row, prod = row[order], prod[order]
     starts = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
-    out[row[starts]] = np.add.reduceat(prod, starts, axis=0)
+    out[row[starts]] = np.add.reduceat(prod, starts, axis=0) + 0.0  # (+ 0.0: a sum from zero, -0.0 none, as torch's)
     return out
 
 
