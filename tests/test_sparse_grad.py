@@ -859,3 +859,21 @@ def test_in_place_under_no_grad_keeps_a_sparse_leaf_as_torch(device, op):
         (y @ lib.tensor([[1.], [-2.]], dtype=lib.float64, device=dev)).sum().backward()
         got.append((before, dense(s.grad).tolist(), x.grad.is_sparse, dense(x.grad).tolist()))
     assert got[1] == got[0]
+
+
+def test_sparse_leaf_chains_allocate_no_dense_form(device):
+    """The ops after a large sparse leaf that requires grad (products with numbers, t, -, +, index_select, cat) keep
+    their memory to the entries: the gradient forms they hand on are zero-strided (they were dense arrays of the
+    leaf's shape, 72 MB each here); the gradient stays sparse (sparse.sum's, on the sum's pattern)."""
+    import tracemalloc
+    n = 3000
+    s = tg.sparse_coo_tensor(tg.tensor([[0, 5, n - 1], [1, 2, n - 1]], device=device),
+                             tg.tensor([1., 2., 3.], dtype=tg.float64, device=device), (n, n), requires_grad=True)
+    tracemalloc.start()
+    x = -(s * 2).t() / 4 + s
+    x = tg.cat([x.index_select(0, tg.tensor([0, 2, n - 1], device=device)), x])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 * 2 ** 20, peak
+    tg.sparse.sum(x).backward()
+    assert s.grad.is_sparse and s.grad._nnz() <= 12  # (on the sum's pattern: s's and its transpose's)

@@ -349,10 +349,9 @@ class SparseCooTensor:
         order[d0], order[d1] = d1, d0
         shape = list(self._shape)
         shape[d0], shape[d1] = shape[d1], shape[d0]
-        form = self._grad_form()
-        return self._view(SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape),
-                                          self._coalesced and (d0 == d1 or not self._nnz())  # (torch's flag: one entry
-                                          )._with_form(None if form is None else _FormTranspose(d0, d1)(form)))  # too)
+        out = SparseCooTensor(Tensor._make(self._idx.array[order]), self._val, tuple(shape),
+                              self._coalesced and (d0 == d1 or not self._nnz()))  # (torch's flag: one entry too)
+        return self._view(out._with_form(self._form_image(lambda g: (g.transpose(d0, d1),), out.shape)))
 
     def transpose_(self, dim0: int, dim1: int) -> "SparseCooTensor":
         """transpose in place, as torch's (a sparse leaf that requires grad refused)."""
@@ -528,8 +527,10 @@ class SparseCooTensor:
             index = index if isinstance(index, Tensor) else Tensor._make(backend.as_array(index))
             k = d - self.sparse_dim() + 1
             values = self._val.index_select(k, index.to(self.device))
-            return SparseCooTensor(self._idx, values, self._shape[:d] + values.shape[k:k + 1] + self._shape[d + 1:],
-                                   False)._with_form(self._form_image(lambda f: f.index_select(d, index.to(f.device))))
+            shape = self._shape[:d] + values.shape[k:k + 1] + self._shape[d + 1:]
+            at = backend.xp_of(self._idx.array).asarray(index.to(self.device).array).reshape(-1)
+            return SparseCooTensor(self._idx, values, shape, False)._with_form(
+                self._form_image(lambda g: (_scattered(g, self._shape, d, at),), shape))
         xp = backend.xp_of(self._idx.array)
         idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
         idx = xp.asarray(idx).reshape(-1)
@@ -554,7 +555,7 @@ class SparseCooTensor:
         new[d] = pos
         shape = self._shape[:d] + (idx.shape[0],) + self._shape[d + 1:]
         return SparseCooTensor(Tensor._make(new), _ops.GetItem((ent,))(self._val), shape, ent.shape[0] <= 1
-                               )._with_form(self._form_image(lambda f: f.index_select(d, Tensor._make(idx))))
+                               )._with_form(self._form_image(lambda g: (_scattered(g, self._shape, d, idx),), shape))
 
     def new(self, *args: Any, device: Any = None) -> "SparseCooTensor":
         """torch's legacy x.new of a sparse COO tensor: (indices, values[, size]) a sparse COO tensor over them (the
@@ -600,10 +601,12 @@ class SparseCooTensor:
                 gathered = SparseGather(idx, self._coalesced)(other)  # (torch's sparse gradient)
             else:
                 gathered = _ops.GetItem(tuple(idx))(other) if self.sparse_dim() else other[None]
-            return self._with_values(self._val * gathered)._with_form(self._form_image(lambda f: f * other, other))
+            return self._with_values(self._val * gathered)._with_form(
+                self._form_image(lambda g: (g * other,), self._shape, other))
         if not isinstance(other, (numbers.Number, Tensor)):
             return NotImplemented
-        return self._with_values(self._val * other)._with_form(self._form_image(lambda f: f * other, other))
+        return self._with_values(self._val * other)._with_form(
+            self._form_image(lambda g: (g * other,), self._shape, other))
 
     def _mul_sparse(self, other: "SparseCooTensor") -> "SparseCooTensor":
         """self * other for two sparse COO tensors of one shape and sparse_dim: both coalesced, the products where
@@ -627,15 +630,17 @@ class SparseCooTensor:
         if isinstance(other, Tensor) and other.ndim or not isinstance(other, (numbers.Number, Tensor)):
             raise RuntimeError(f"div: a sparse COO tensor divides only by a number or a 0-d tensor, got "
                                f"{type(other).__name__}")
-        return self._with_values(self._val / other)._with_form(self._form_image(lambda f: f / other, other))
+        return self._with_values(self._val / other)._with_form(
+            self._form_image(lambda g: (g / other,), self._shape, other))
 
     __truediv__ = div
 
-    def _form_image(self, op: Any, other: Any = None) -> Optional[Tensor]:
-        """op of this tensor's gradient form (_grad_form) for a result linear in it, if any and other (a factor)
-        needs no gradient (the form holds zeros: a gradient through it would be wrong)."""
+    def _form_image(self, adjoint: Any, shape: tuple, other: Any = None) -> Optional[Tensor]:
+        """The gradient form (_grad_form) of a result of this shape, linear in this tensor, whose gradient maps back
+        by adjoint (_FormOp), if this tensor has a form and other (a factor) needs no gradient (through a form,
+        which holds zeros, its gradient would be wrong)."""
         form = self._grad_form()
-        return None if form is None or getattr(other, "requires_grad", False) else op(form)
+        return None if form is None or getattr(other, "requires_grad", False) else _FormOp(shape, adjoint)(form)
 
     def _in_place(self, op: str, out: "SparseCooTensor") -> "SparseCooTensor":
         self._check_in_place(f"{op}: ")
@@ -662,7 +667,7 @@ class SparseCooTensor:
         return self._in_place("div_", self.div(other))
 
     def neg(self) -> "SparseCooTensor":
-        return self._with_values(-self._val)._with_form(self._form_image(operator.neg))
+        return self._with_values(-self._val)._with_form(self._form_image(lambda g: (-g,), self._shape))
 
     __neg__ = negative = neg
 
@@ -763,7 +768,8 @@ class SparseCooTensor:
                 val = _FormGrad(lambda g, scale=scale: pattern(g if scale == 1 else g * scale))(form, val)
         whole = None
         if (fa is not None or not self.requires_grad) and (fb is not None or not other.requires_grad):
-            whole = fa if fb is None else fb * alpha if fa is None else fa + fb * alpha
+            forms, scales = zip(*[(f, k) for f, k in ((fa, 1), (fb, alpha)) if f is not None])
+            whole = _FormOp(self._shape, lambda g: tuple(g if k == 1 else g * k for k in scales))(*forms)
         return SparseCooTensor(out._idx, val, self._shape, out._coalesced)._with_form(whole)
 
     def _unique_entries(self) -> Any:
@@ -903,7 +909,7 @@ class SparseCooTensor:
             return values.sum(0)
         idx = xp.concatenate([self._idx.array[:d], self._idx.array[d + 1:]])[:, keep]
         return self._view(SparseCooTensor(Tensor._make(idx), values, shape, keep.shape[0] <= 1)._with_form(
-            self._form_image(lambda f: f.select(d, k))))
+            self._form_image(lambda g: (_scattered(g, self._shape, d, k),), shape)))
 
     def __bool__(self) -> bool:
         raise NotImplementedError("bool: not supported for a sparse COO tensor; use .to_dense() first")
@@ -1296,11 +1302,15 @@ def cat(tensors: Sequence[Any], dim: int = 0) -> SparseCooTensor:
             offset += t.shape[d]
         vals = padded
     shape = first.shape[:d] + (total,) + first.shape[d + 1:]
-    forms = [t._grad_form() for t in ts]
-    whole = None
-    if any(f is not None for f in forms) and all(f is not None or not t.requires_grad for f, t in zip(forms, ts)):
-        whole = _ops.cat([f if f is not None else Tensor._make(xp.zeros(t.shape, vals[0].array.dtype)) for f, t in
-                          zip(forms, ts)], d)
+    forms, whole, parts, offset = [], None, [], 0
+    for t in ts:
+        form = t._grad_form()
+        if form is not None:
+            forms.append(form)
+            parts.append((slice(None),) * d + (slice(offset, offset + t.shape[d]),))
+        offset += t.shape[d]
+    if forms and all(t._grad_form() is not None or not t.requires_grad for t in ts):
+        whole = _FormOp(shape, lambda g: tuple((g.to_dense() if _is_sparse(g) else g)[part] for part in parts))(*forms)
     idx = xp.concatenate(idx, 1)
     return SparseCooTensor(Tensor._make(idx), _ops.cat(vals), shape, idx.shape[1] <= 1)._with_form(whole)
 
@@ -1467,21 +1477,30 @@ def _values_for(x: SparseCooTensor) -> Tensor:
     return x._val.detach() if x._grad_form() is not None else x._val
 
 
-class _FormTranspose(Function):
-    """x.transpose(d0, d1) for a gradient form (SparseCooTensor.transpose's); its backward takes a sparse gradient
-    too (SPARSE_BACKWARD)."""
+class _FormOp(Function):
+    """A gradient form (_grad_form) of a result linear in its inputs' forms: zeros of shape (no memory: a form's
+    values are never read), whose backward maps the gradient back by adjoint (g dense or sparse: SPARSE_BACKWARD),
+    as torch's backward of that op does (transpose, products with constants, index_select, cat, ...)."""
 
-    name = "transpose"
+    name = "sparse_grad_form"
     saves_nothing = True
 
-    def __init__(self, d0: int, d1: int) -> None:
-        self.d0, self.d1 = d0, d1
+    def __init__(self, shape: tuple, adjoint: Any) -> None:
+        self.shape, self.adjoint = tuple(shape), adjoint
 
-    def forward(self, x):
-        return x.swapaxes(self.d0, self.d1)
+    def forward(self, *forms):
+        xp = backend.xp_of(forms[0])
+        return xp.broadcast_to(xp.zeros((), forms[0].dtype), self.shape)
 
     def backward(self, g):
-        return (g.transpose(self.d0, self.d1),)
+        return self.adjoint(g)
+
+
+def _scattered(g: Any, shape: tuple, d: int, index: Any) -> Tensor:
+    """zeros(shape) with g placed along dim d at index (an int: select's; an index array, repeats adding up:
+    index_select's); a sparse g made dense first (torch's backward refuses one here)."""
+    g = g.to_dense() if _is_sparse(g) else g
+    return _ops.IndexAdd(shape, (slice(None),) * d + (index,))(g)
 
 
 class SparseGather(Function):
@@ -1569,7 +1588,7 @@ SPARSE_BACKWARD = {
     _ops.Sub: lambda node, g: _add_backward(node, g, -1),
     _ops.Mul: _mul_backward,
     _ops.Exp: lambda node, g: (g.mul(node.output),) if node.output.dtype.kind != "c" else None,
-    _FormTranspose: lambda node, g: (g.transpose(node.d0, node.d1),),
+    _FormOp: lambda node, g: node.adjoint(g),
 }
 
 
