@@ -733,6 +733,9 @@ _LEAF_OPS = {  # (name: loss of lib, the leaf s, a tensor maker t, another spars
     "two sparse uses": lambda L, s, t, s2: L.sparse.sum(s) + ((s + s2).to_dense() * t(_M)).sum(),
     "values": lambda L, s, t, s2: s.coalesce().values().pow(2).sum(),
     "softmax": lambda L, s, t, s2: (L.sparse.softmax(s, 1).to_dense() * t(_G)).sum(),
+    "s * s2": lambda L, s, t, s2: ((s * s2.coalesce()).to_dense() * t(_G)).sum(),  # (an uncoalesced operand: torch's
+    "(s2 * s) @ d": lambda L, s, t, s2: ((s2.coalesce() * s) @ t(_D)).pow(2).sum(),  # product keeps its pattern)
+    "dense + s * s2": lambda L, s, t, s2: (t(_G) + s * s2.coalesce() * 3).pow(2).sum(),
 }
 
 
@@ -760,17 +763,17 @@ def test_sparse_leaf_grad_layout_and_values_as_torch(device, op, coalesced):
 @needs_torch
 @pytest.mark.parametrize("seed", range(40))
 def test_sparse_leaf_grad_fuzz_as_torch(device, seed):
-    """Random chains of ops on a sparse leaf (t, coalesce, -, * a number or a constant tensor, / a number, + or -
-    another sparse tensor, s + s, pow, index_select, cat), then a product, a sum, to_dense (either masked_grad),
-    dense + sparse, ...: .grad's layout, pattern (coalesced) and values as torch's, in float64 (where torch's
-    backward raises, nothing is compared)."""
+    """Random chains of ops on a sparse leaf (t, coalesce, -, * a number, a constant tensor or a coalesced sparse
+    one, / a number, + or - another sparse tensor, s + s, pow, index_select, cat), then a product, a sum, to_dense
+    (either masked_grad), dense + sparse, ...: .grad's layout, pattern (coalesced) and values as torch's, in float64
+    (where torch's backward raises, nothing is compared)."""
     rng = np.random.default_rng(seed)
     nnz = int(rng.integers(1, 7))
     idx, val = np.stack([rng.integers(0, 3, nnz), rng.integers(0, 4, nnz)]), rng.standard_normal(nnz)
     idx2, val2 = np.stack([rng.integers(0, 3, 3), rng.integers(0, 4, 3)]), rng.standard_normal(3)
     coalesced = bool(rng.integers(2))
     chain = list(rng.choice(["t", "coalesce", "neg", "mul", "div", "add", "sub", "radd", "pow", "muld", "self",
-                             "isel", "cat"], int(rng.integers(0, 4))))
+                             "isel", "cat", "muls"], int(rng.integers(0, 4))))
     term = str(rng.choice(["mm", "sparse.mm", "to_dense", "unmasked", "sparse.sum", "sum", "d+", "d-", "mv",
                            "addmm", "sparse.addmm", "@", "dmm", "values", "*d", "v@"]))
     got = []
@@ -790,7 +793,7 @@ def test_sparse_leaf_grad_fuzz_as_torch(device, seed):
                      "radd": lambda: lib.add(other, x, alpha=2), "pow": lambda: x.pow(2), "self": lambda: x + x,
                      "muld": lambda: x * t(np.arange(r * c).reshape(r, c)),
                      "isel": lambda: x.index_select(0, lib.tensor([0, 0, 2, 1][:r], device=dev)),
-                     "cat": lambda: lib.cat([x, x * 2])}[op]()
+                     "cat": lambda: lib.cat([x, x * 2]), "muls": lambda: x * other.coalesce()}[op]()
             r, c = x.shape
             G, D, E = t(np.linspace(-1, 2, r * c).reshape(r, c)), t(np.linspace(-2, 1, 2 * c).reshape(c, 2)), \
                 t(np.linspace(-2, 1, 2 * r).reshape(2, r))

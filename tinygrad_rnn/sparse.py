@@ -24,9 +24,9 @@ for a tensor made with ``requires_grad=True`` (a sparse leaf), as its ``.grad``,
 leaf's pattern (sorted and unique), the gradient of the dense form there, after torch.sparse.mm, to_dense,
 sparse.sum, products, ...; the dense gradient after torch.mm / spmm / @ / mv / bmm / addmm, dense + sparse and
 Tensor.sum (dense ops' images of the leaf: ``_grad_form``), a sparse one on the sum's pattern after sparse +
-sparse; on through t, coalesce, -, products with numbers or constant tensors, index_select, select and cat.
-Where torch's backward raises (sin, index_select or cat followed by a masked op, ...) the values' gradient is
-given; sparse * sparse's is on the leaf's pattern (torch's is on the other operand's).
+sparse, the product's times the other operand after sparse * sparse; on through t, coalesce, -, products with
+numbers, constant tensors or sparse tensors, index_select, select and cat. Where torch's backward raises (sin,
+index_select or cat followed by a masked op, ...) the values' gradient is given.
 F.embedding(sparse=True) gives its (leaf) weight torch's sparse gradient (EmbeddingSparse, which the engine keeps
 sparse: autograd._accumulate_sparse); SGD, Adagrad, SparseAdam and LBFGS take it (_add_into).
 """
@@ -620,8 +620,21 @@ class SparseCooTensor:
         sshape = self._shape[:self.sparse_dim()]
         _, ia, ib = xp.intersect1d(_linear(a._idx.array, sshape), _linear(b._idx.array, sshape), assume_unique=True,
                                    return_indices=True)
-        values = _ops.GetItem((ia,))(a._val) * _ops.GetItem((ib,))(b._val)
-        return SparseCooTensor(Tensor._make(a._idx.array[:, ia]), values, self._shape, True)
+        fa, fb = a._grad_form(), b._grad_form()
+        values = _ops.GetItem((ia,))(_values_for(a)) * _ops.GetItem((ib,))(_values_for(b))
+        idx = Tensor._make(a._idx.array[:, ia])
+        if fa is None and fb is None:
+            return SparseCooTensor(idx, values, self._shape, True)
+        # (torch's mul backward: each operand's gradient the product's times the other operand, sparse)
+        for form, other_val, at in ((fa, b._val, ib), (fb, a._val, ia)):
+            if form is not None:
+                values = _FormGrad(lambda g, v=other_val, at=at: SparseCooTensor(
+                    idx, g * _ops.GetItem((at,))(v), self._shape, False))(form, values)
+        whole = None
+        if (fa is not None or not a.requires_grad) and (fb is not None or not b.requires_grad):
+            forms, others = zip(*[(f, o) for f, o in ((fa, b), (fb, a)) if f is not None])
+            whole = _FormOp(self._shape, lambda g: tuple(g * o.detach() for o in others))(*forms)
+        return SparseCooTensor(idx, values, self._shape, True)._with_form(whole)
 
     __mul__ = __rmul__ = mul
 
