@@ -727,6 +727,8 @@ _LEAF_OPS = {  # (name: loss of lib, the leaf s, a tensor maker t, another spars
     "s.t() @ d": lambda L, s, t, s2: (s.t() @ t(_D[:3])).sum(),
     "(-s / 2 + s2) @ d": lambda L, s, t, s2: ((-s / 2 + s2) @ t(_D)).sum(),
     "coalesce @ d": lambda L, s, t, s2: (s.coalesce() @ t(_D)).sum(),
+    "clone @ d": lambda L, s, t, s2: (s.clone() @ t(_D)).sum(),
+    "clone + s2": lambda L, s, t, s2: ((s.clone() + s2).to_dense() * t(_M)).sum(),
     "index_select @ d": lambda L, s, t, s2: (s.index_select(0, L.tensor([2, 0, 2])) @ t(_D)).pow(2).sum(),
     "cat @ d": lambda L, s, t, s2: (L.cat([s, s * 2]) @ t(_D)).pow(2).sum(),
     "two uses": lambda L, s, t, s2: (s @ t(_D)).sum() + L.sparse.sum(s),

@@ -254,7 +254,8 @@ class SparseCooTensor:
         return SparseCooTensor(self._idx, self._val.detach(), self._shape, self._coalesced)
 
     def clone(self) -> "SparseCooTensor":
-        return SparseCooTensor(self._idx.clone(), self._val.clone(), self._shape, self._coalesced)
+        return SparseCooTensor(self._idx.clone(), self._val.clone(), self._shape, self._coalesced)._with_form(
+            self._form_image(lambda g: (g,), self._shape))
 
     def zero_(self) -> "SparseCooTensor":
         """No entries left (nnz 0, coalesced), in place, as torch's: so p.grad.zero_() and zero_grad(set_to_none=False)
