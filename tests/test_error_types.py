@@ -379,6 +379,15 @@ NN = [
     ("multihead_attention_shapes", lambda m, d: m.nn.MultiheadAttention(4, 2).to(d)(
         _t(m, d, 3, 2, 4), _t(m, d, 3, 2, 5), _t(m, d, 3, 2, 5)), "RuntimeError", ValueError),
     ("nll_float_target", lambda m, d: _f(m).nll_loss(_t(m, d, 2, 3), _t(m, d, 2)), "RuntimeError", TypeError),
+    ("nll_int32_target", lambda m, d: _f(m).nll_loss(_t(m, d, 2, 3), m.zeros(2, dtype=m.int32, device=d)),
+     "RuntimeError", RuntimeError),
+    ("cross_entropy_int16_target", lambda m, d: _f(m).cross_entropy(_t(m, d, 2, 3), m.zeros(2, dtype=m.int16,
+                                                                                            device=d)),
+     "RuntimeError", RuntimeError),
+    ("cross_entropy_float_index_target", lambda m, d: _f(m).cross_entropy(_t(m, d, 2, 3), _t(m, d, 2)),
+     "RuntimeError", TypeError),
+    ("linear_cross_entropy_int32_target", lambda m, d: _f(m).linear_cross_entropy(
+        _t(m, d, 2, 3), _t(m, d, 4, 3), m.zeros(2, dtype=m.int32, device=d)), "RuntimeError", RuntimeError),
     ("nll_target_dims", lambda m, d: _f(m).nll_loss(_t(m, d, 2, 3), m.zeros(2, 3, dtype=m.int64, device=d)),
      "RuntimeError", ValueError),
     ("mse_shapes", lambda m, d: _f(m).mse_loss(_t(m, d, 3), _t(m, d, 4)), "RuntimeError", ValueError),

@@ -783,12 +783,44 @@ def test_wrong_target_shape_names_the_function():
 
 def test_float_class_indices_are_named_as_such():
     """A float target shaped like class indices is almost always indices of the wrong dtype."""
-    with pytest.raises(TypeError, match=r"cross_entropy: target has shape \(3,\) like class indices, but dtype "
-                                        r"torch.float32: class indices must be integers \(target.long\(\)\)"):
+    with pytest.raises(TypeError, match=r"cross_entropy: expected target dtype to be Long or Byte \(torch.int64 or "
+                                        r"torch.uint8\), but got torch.float32: a target of shape \(3,\) holds "
+                                        r"class indices \(target.long\(\)\)"):
         F.cross_entropy(tg.zeros(3, 10), tg.tensor([1.0, 2.0, 3.0]))
-    with pytest.raises(TypeError, match=r"target has shape \(2, 5\) like class indices"):
+    with pytest.raises(RuntimeError, match=r"a target of shape \(2, 5\) holds class indices"):
         F.cross_entropy(tg.zeros(2, 4, 5), tg.zeros(2, 5))
     assert F.cross_entropy(tg.zeros(3, 10), tg.tensor([1.0, 2.0, 3.0]).long()).item() == pytest.approx(np.log(10))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint8", "int32", "int16", "int8", "bool", "float64"])
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss", "linear_cross_entropy"])
+def test_class_index_targets_must_be_long_or_byte_as_torchs(device, fn, dtype):
+    """torch takes int64 and uint8 class indices only ("expected target dtype to be Long or Byte"), a RuntimeError;
+    an int32 target was taken here. (A float target of the indices' shape was a TypeError here: it is both.)"""
+    def call(lib, d):
+        x = lib.tensor(np.arange(12.0).reshape(4, 3) / 7, dtype=lib.float64, device=d)
+        t = lib.tensor([0, 1, 1, 2], device=d).to(getattr(lib, dtype))
+        Fm = F if lib is tg else lib.nn.functional
+        if fn == "linear_cross_entropy":
+            return Fm.linear_cross_entropy(x, lib.ones(5, 3, dtype=lib.float64, device=d) / 3, t)
+        return getattr(Fm, fn)(x, t)
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if dtype in ("int64", "uint8"):
+        out = call(tg, device).item()
+        if torch is not None:
+            assert out == pytest.approx(call(torch, "cpu").item(), rel=1e-12)
+        return
+    name = {"int32": "torch.int32", "int16": "torch.int16", "int8": "torch.int8", "bool": "torch.bool",
+            "float64": "torch.float64"}[dtype]
+    with pytest.raises(RuntimeError, match=rf"{fn}: expected target dtype to be Long or Byte .*but got {name}") as e:
+        call(tg, device)
+    assert isinstance(e.value, TypeError)
+    if torch is not None:
+        with pytest.raises(RuntimeError, match="expected target dtype to be Long or Byte"):
+            call(torch, "cpu")
 
 
 def test_bad_reduction_names_the_function():

@@ -2718,13 +2718,22 @@ def _check_broadcasts_to(w: Any, shape: tuple, name: str, op: str) -> None:
         raise _RuntimeValueError(f"{op}: {name} of shape {w_shape} does not broadcast to the input shape {shape}")
 
 
+def _check_class_index_dtype(op: str, dt: Any) -> None:
+    """Class index targets are int64 or uint8, as torch's (which refuses int32 ones with a RuntimeError)."""
+    if dt != np.int64 and dt != np.uint8:
+        raise _RuntimeTypeError(f"{op}: expected target dtype to be Long or Byte (torch.int64 or torch.uint8), but "
+                                f"got {dtype_name(dt)}")
+
+
 def _class_targets(input: Tensor, target: Any, weight: Any, ignore_index: int, op: str):
     """Validate (N, C, d...) input (or (C,)) against (N, d...) class indices.
 
     Returns the input as (N, C, ...), targets with ignored entries set to 0, the
     class weights as an array (or None), a boolean keep-mask (False where ignored), and the loss shape.
     """
-    t = backend.to_device(_index_array(target, op), input.device)  # (host targets for cuda logits, as weights)
+    t = target.array if isinstance(target, Tensor) else backend.as_array(target)
+    _check_class_index_dtype(op, t.dtype)
+    t = backend.to_device(t, input.device)  # (host targets for cuda logits, as weights)
     out_shape = t.shape
     if input.ndim == 1:
         if t.ndim != 0:
@@ -2793,9 +2802,10 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
     C = input.shape[dim]
     if isinstance(target, Tensor) and target.dtype.kind == "f":  # class probabilities
         if target.shape == input.shape[:dim] + input.shape[dim + 1:]:
-            raise TypeError(f"cross_entropy: target has shape {target.shape} like class indices, but dtype "
-                            f"{dtype_name(target.dtype)}: class indices must be integers (target.long()); a float "
-                            f"target is read as class probabilities, of the input's shape {input.shape}")
+            raise _RuntimeTypeError(f"cross_entropy: expected target dtype to be Long or Byte (torch.int64 or "
+                                    f"torch.uint8), but got {dtype_name(target.dtype)}: a target of shape "
+                                    f"{target.shape} holds class indices (target.long()); a float target is read as "
+                                    f"class probabilities, of the input's shape {input.shape}")
         _check_same_shape(input, target, "cross_entropy")
         if ignore_index >= 0:  # (torch raises too: a class to ignore, but no class index to compare with)
             raise ValueError("cross_entropy: ignore_index is not supported for floating point (class probability) "
@@ -2863,6 +2873,8 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Any, *, l
                       f"reduction={reduction!r}, label_smoothing={label_smoothing}, target.dtype={target.dtype}, "
                       f"out_features={out_features}, tracing=False, linear_bias.shape="
                       f"{tuple(linear_bias.shape) if linear_bias is not None else None}.", stacklevel=2)
+    if tuple(target.shape) != logits_shape:  # (class indices: checked here to name this op, after torch's warning)
+        _check_class_index_dtype(op, target.dtype)
     if options is not None and chunked:
         return _linear_cross_entropy_chunked(input, linear_weight, target, linear_bias, weight, reduction,
                                              ignore_index, options)
