@@ -193,6 +193,46 @@ def test_chunked_path_refuses_double_backward():
         tg.autograd.grad(loss, x, create_graph=True)
 
 
+def _backward_twice(lib, reduction, **options):
+    """Back up twice through a chunked loss (retain_graph=True the first time): the second's error, or None."""
+    Fm = F if lib is tg else lib.nn.functional
+    O = (nn if lib is tg else lib.nn).LinearCrossEntropyOptions
+    x = lib.ones(3, 2, dtype=lib.float64, requires_grad=True)
+    W = lib.ones(4, 2, dtype=lib.float64, requires_grad=True)
+    b = lib.zeros(4, dtype=lib.float64, requires_grad=True)
+    loss = Fm.linear_cross_entropy(x, W, lib.tensor([0, 1, 2]), linear_bias=b, reduction=reduction,
+                                   options=O(batch_chunk_size=2, **options)).sum()
+    loss.backward(retain_graph=True)
+    first = [t.grad.clone() for t in (x, W, b)]
+    try:
+        loss.backward()
+    except RuntimeError as e:
+        return e
+    for t, g in zip((x, W, b), first):
+        np.testing.assert_allclose(t.grad.numpy(), 2 * g.numpy(), **CLOSE)
+    return None
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("allow", [False, True])
+def test_chunked_second_backward_needs_allow_retain_graph_as_torchs(reduction, allow):
+    """torch's chunked 'mean' and 'sum' consume their gradients in backward: a second backward raises unless
+    options.allow_retain_graph; 'none' recomputes, so it always backs up again. It was always allowed here."""
+    err = _backward_twice(tg, reduction, allow_retain_graph=allow)
+    refused = reduction != "none" and not allow
+    assert (err is not None) == refused, err
+    if refused:
+        assert "linear_cross_entropy chunked backward called twice" in str(err)
+    try:
+        import torch
+    except ImportError:
+        return
+    theirs = _backward_twice(torch, reduction, allow_retain_graph=allow)
+    assert (theirs is None) == (err is None)
+    if theirs is not None:
+        assert str(theirs) in str(err)
+
+
 # ----------------------------------------------------------------------------- errors and warnings
 def _bad_calls(lib):
     """Calls that torch refuses, each as a thunk."""

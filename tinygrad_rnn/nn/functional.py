@@ -2918,7 +2918,8 @@ def _linear_cross_entropy_chunked(input: Tensor, linear_weight: Tensor, target: 
             raise RuntimeError(f"{op}: weight must have shape ({C},) (one per class), got {tuple(w.shape)}")
         row_weight = row_weight * w.astype(x.dtype)[t]
     opts = options._adjust(N, input.shape[-1], C, input.dtype, input.device)
-    fn = LinearCrossEntropyChunked(t, row_weight, keep, reduction, opts.batch_chunk_size, linear_bias is not None)
+    fn = LinearCrossEntropyChunked(t, row_weight, keep, reduction, opts.batch_chunk_size, linear_bias is not None,
+                                   opts.allow_retain_graph)
     out = fn(x, linear_weight) if linear_bias is None else fn(x, linear_weight, linear_bias)
     return out.squeeze(0) if unbatched and reduction == "none" else out
 

@@ -31,8 +31,9 @@ class LinearCrossEntropyOptions:
     ``batch_chunk_size`` rows per chunk (None: one chunk), or ``chunking_method`` "aspect_ratio[:N]" (chunks whose
     (rows, C) logits take about the memory of the (N, in_features) input, divided by N) or "auto" (torch's pick),
     validated and resolved as torch's. ``acc_policy`` and ``acc_dtype`` are accepted and checked but otherwise
-    ignored here: every chunk is computed in the input's dtype. ``allow_retain_graph`` is accepted; backward here
-    recomputes each chunk from the saved inputs, so a second backward (retain_graph=True) always works.
+    ignored here: every chunk is computed in the input's dtype. Without ``allow_retain_graph`` a second backward
+    through a 'mean' or 'sum' loss (retain_graph=True) raises a RuntimeError, as torch's (whose backward consumes
+    gradients computed in forward); 'none' ignores it. (Here backward recomputes each chunk, so True costs nothing.)
     """
 
     allow_retain_graph: bool = False
@@ -93,7 +94,8 @@ class LinearCrossEntropyChunked(Function):
     """Cross entropy of x W^T (+ b) against class indices, ``chunk`` rows at a time (inputs x (N, in), W (C, in),
     b (C,) if given). Per row n with class weight w_n (0 where the target is ignore_index):
     loss_n = w_n (logsumexp(z_n) - z_n[t_n]); 'none' gives them (N,), 'sum' their sum, 'mean' their sum / sum w_n
-    (nan when that is 0, with zero gradients, as cross_entropy here).
+    (nan when that is 0, with zero gradients, as cross_entropy here). Unless ``retain`` (allow_retain_graph), a
+    'mean' or 'sum' loss backs up once.
 
     Backward recomputes each chunk's logits and softmax p: dz = c_n (p - onehot(t_n)) with c_n = g_n w_n (/ sum w
     for 'mean'), then dx = dz W, dW += dz^T x, db += sum dz. It works on arrays: double backward (create_graph=True)
@@ -103,9 +105,12 @@ class LinearCrossEntropyChunked(Function):
     name = _OP
     quiet = True  # (inf logits: an inf or nan loss, as torch's)
 
-    def __init__(self, target: Any, row_weight: Any, keep: Any, reduction: str, chunk: int, has_bias: bool) -> None:
+    def __init__(self, target: Any, row_weight: Any, keep: Any, reduction: str, chunk: int, has_bias: bool,
+                 retain: bool = False) -> None:
         self.target, self.row_weight, self.keep = target, row_weight, keep
         self.reduction, self.chunk, self.has_bias = reduction, chunk, has_bias
+        self.once = not retain and reduction != "none"  # (torch's backward consumes its buffers: one backward)
+        self.spent = False
         self.saved_inputs = (0, 1, 2) if has_bias else (0, 1)
 
     def _chunks(self, x: Any, W: Any, b: Any):
@@ -140,6 +145,12 @@ class LinearCrossEntropyChunked(Function):
         if _mode.grad_enabled:
             raise RuntimeError(f"{_OP}: double backward (create_graph=True) is not supported on the chunked path "
                                "(options=...): its gradient is computed chunk by chunk on arrays; use options=None")
+        if self.once:
+            if self.spent:
+                raise RuntimeError(f"{_OP} chunked backward called twice; retain_graph=True / double backward are "
+                                   "not supported. (Pass options=LinearCrossEntropyOptions(allow_retain_graph=True) "
+                                   "to back up through it again.)")
+            self.spent = True
         x, W = self.saved[0].array, self.saved[1].array
         b = self.saved[2].array if self.has_bias else None
         xp = xp_of(x)
