@@ -59,8 +59,9 @@ def call(lib, prob, reduction, options=None, label_smoothing=0.0, grads=True):
 
 
 def all_ignored(prob):
-    """Every target is ignore_index: 'mean' is 0 / 0, a nan loss (zero gradients here, nan ones in torch, nan
-    central differences: test_losses covers that case)."""
+    """Every target is ignore_index: 'mean' is 0 / 0, a nan loss (zero gradients on the reference path, as torch's,
+    nan ones on the chunked path, as torch's, nan central differences: test_losses and
+    test_chunked_path_with_every_target_ignored_is_nan_as_torchs cover that case)."""
     return prob[3].size > 0 and bool((prob[3] == prob[5]).all())
 
 
@@ -144,11 +145,34 @@ def test_probability_targets_match_torch(prob, reduction):
 @given(problem(), st.sampled_from(["mean", "sum", "none"]), st.integers(1, 5))
 def test_chunked_path_matches_torch(prob, reduction, chunk):
     torch = pytest.importorskip("torch")
-    reduction = "sum" if reduction == "mean" and all_ignored(prob) else reduction
     ours = call(tg, prob, reduction, options(tg, chunk))
     for a, e in zip(ours, call(torch, prob, reduction, options(torch, chunk))):
         np.testing.assert_allclose(a, e, **CLOSE)
+    if reduction == "mean" and all_ignored(prob):  # (nan gradients, where the reference path's are 0)
+        return
     for a, e in zip(ours, call(tg, prob, reduction)):  # the same as the reference path
+        np.testing.assert_allclose(a, e, **CLOSE)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", ["all_ignored", "zero_class_weights"])
+def test_chunked_path_with_every_target_ignored_is_nan_as_torchs(reduction, case):
+    """'mean' over targets whose weights sum to 0 (each ignore_index, or of a class weighted 0) is 0 / 0: torch's
+    chunked op gives a nan loss and nan gradients, every one (they were 0 here); 'sum' and 'none' give zeros."""
+    rng = np.random.default_rng(3)
+    target = np.full(5, -100) if case == "all_ignored" else np.array([0, 1, 1, -100, 0])
+    w = np.array([0.0, 0.0, 1.0, 2.0]) if case == "zero_class_weights" else None
+    prob = (rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), rng.normal(size=4), target, w, None, False)
+    ours = call(tg, prob, reduction, options(tg, 2))
+    nan = reduction == "mean"
+    for a in ours[1:]:
+        assert (np.isnan(a).all() if nan else not np.isnan(a).any()), a
+    assert np.isnan(ours[0]).all() == nan
+    try:
+        import torch
+    except ImportError:
+        return
+    for a, e in zip(ours, call(torch, prob, reduction, options(torch, 2))):
         np.testing.assert_allclose(a, e, **CLOSE)
 
 

@@ -94,8 +94,9 @@ class LinearCrossEntropyChunked(Function):
     """Cross entropy of x W^T (+ b) against class indices, ``chunk`` rows at a time (inputs x (N, in), W (C, in),
     b (C,) if given). Per row n with class weight w_n (0 where the target is ignore_index):
     loss_n = w_n (logsumexp(z_n) - z_n[t_n]); 'none' gives them (N,), 'sum' their sum, 'mean' their sum / sum w_n
-    (nan when that is 0, with zero gradients, as cross_entropy here). Unless ``retain`` (allow_retain_graph), a
-    'mean' or 'sum' loss backs up once.
+    (nan when that is 0, every target ignored or weighted 0, and so are all the gradients, as torch's chunked op's;
+    cross_entropy's are 0 there). Unless ``retain`` (allow_retain_graph), a 'mean' or 'sum' loss backs up
+    once.
 
     Backward recomputes each chunk's logits and softmax p: dz = c_n (p - onehot(t_n)) with c_n = g_n w_n (/ sum w
     for 'mean'), then dx = dz W, dW += dz^T x, db += sum dz. It works on arrays: double backward (create_graph=True)
@@ -154,10 +155,10 @@ class LinearCrossEntropyChunked(Function):
         x, W = self.saved[0].array, self.saved[1].array
         b = self.saved[2].array if self.has_bias else None
         xp = xp_of(x)
-        coef = g.array.astype(x.dtype) * self.row_weight
+        coef, fill = g.array.astype(x.dtype) * self.row_weight, 0.0
         if self.reduction == "mean":
             denom = self.row_weight.sum()
-            coef = coef / denom if denom else xp.zeros_like(coef)
+            coef, fill = (coef / denom, fill) if denom else (xp.full_like(coef, math.nan), math.nan)
         want = self.needs_input_grad
         gx = xp.empty_like(x) if want[0] else None
         gW = xp.zeros_like(W) if want[1] else None
@@ -165,7 +166,7 @@ class LinearCrossEntropyChunked(Function):
         for s, e, z, lse in self._chunks(x, W, b):
             dz = xp.exp(z - lse[:, None])
             dz[xp.arange(e - s), self.target[s:e]] -= 1
-            dz = xp.where(self.keep[s:e, None], dz * coef[s:e, None], 0)
+            dz = xp.where(self.keep[s:e, None], dz * coef[s:e, None], fill)
             if gx is not None:
                 gx[s:e] = dz @ W
             if gW is not None:
