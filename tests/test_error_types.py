@@ -483,6 +483,7 @@ NN = [
 
 OPTIM_AND_SERIALIZATION = [
     ("load_truncated", lambda m, d: _truncated_load(m), "RuntimeError", ValueError),
+    ("load_empty_file", lambda m, d: m.load(io.BytesIO(b"")), "EOFError", tg.SerializationError),
     ("to_unknown_device", lambda m, d: _t(m, d, 3).to("nodevice"), "RuntimeError", ValueError),
     # (already torch's type)
     ("load_missing_file", lambda m, d: m.load("/nonexistent/checkpoint.pt"), "FileNotFoundError", FileNotFoundError),

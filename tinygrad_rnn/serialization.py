@@ -53,6 +53,11 @@ class CheckpointNotFoundError(SerializationError, FileNotFoundError):
     """load() was given a path with no file (also a FileNotFoundError, as torch.load raises)."""
 
 
+class _EmptyCheckpointError(SerializationError, EOFError):
+    """load() was given an empty file: an EOFError, as torch.load's (its unpickler runs out of input), and a
+    SerializationError, as raised here before."""
+
+
 # --------------------------------------------------------------------------- encoding
 _PRIMITIVES = (type(None), bool, int, float, str)
 
@@ -254,7 +259,7 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
     _check_binary(f, "load", "rb")
     head = _peek(f)
     if not head:
-        raise SerializationError(f"{not_ours}: the file is empty")
+        raise _EmptyCheckpointError(f"{not_ours}: the file is empty")
     if head.startswith(b"\x93NUMPY"):
         raise SerializationError(f"{not_ours}: it holds a single .npy array, not an .npz archive")
     if not head.startswith(ZIP_MAGIC):  # (np.load would take anything else for a pickle, and say so)
