@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import secrets
 import stat
 import sys
@@ -56,6 +57,11 @@ class CheckpointNotFoundError(SerializationError, FileNotFoundError):
 class _EmptyCheckpointError(SerializationError, EOFError):
     """load() was given an empty file: an EOFError, as torch.load's (its unpickler runs out of input), and a
     SerializationError, as raised here before."""
+
+
+class _NotACheckpointError(SerializationError, pickle.UnpicklingError):
+    """load() was given a file that is no zip archive (text, a .npy array): a pickle.UnpicklingError, as torch.load's
+    (which reads such a file as a legacy pickle), and a SerializationError, as raised here before."""
 
 
 # --------------------------------------------------------------------------- encoding
@@ -261,9 +267,9 @@ def _read_file(f: IO[bytes], name: str) -> Tuple[Any, List[np.ndarray]]:
     if not head:
         raise _EmptyCheckpointError(f"{not_ours}: the file is empty")
     if head.startswith(b"\x93NUMPY"):
-        raise SerializationError(f"{not_ours}: it holds a single .npy array, not an .npz archive")
+        raise _NotACheckpointError(f"{not_ours}: it holds a single .npy array, not an .npz archive")
     if not head.startswith(ZIP_MAGIC):  # (np.load would take anything else for a pickle, and say so)
-        raise SerializationError(f"{not_ours}: it is not an .npz (zip) archive (it starts with {head!r})")
+        raise _NotACheckpointError(f"{not_ours}: it is not an .npz (zip) archive (it starts with {head!r})")
     try:
         npz = np.load(f, allow_pickle=False)
     except PermissionError:
