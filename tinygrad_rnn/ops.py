@@ -21,9 +21,9 @@ from . import backend, return_types
 from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
-                     _IndexValueError, _mode, _NotImplementedTypeError, _OpName, _RuntimeIndexError, _RuntimeTypeError,
-                     _RuntimeValueError, _RuntimeZeroDivisionError, _is_sparse, check_devices, complex_check,
-                     complex_ok, describe, dtype_name, host_ints, int_value, warn_once)
+                     _IndexTypeError, _IndexValueError, _mode, _NotImplementedTypeError, _OpName, _RuntimeIndexError,
+                     _RuntimeTypeError, _RuntimeValueError, _RuntimeZeroDivisionError, _is_sparse, check_devices,
+                     complex_check, complex_ok, describe, dtype_name, host_ints, int_value, warn_once)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -3059,7 +3059,10 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
             if backend.device_of(i) != x.device:  # (a host mask or index array for a cuda tensor)
                 i = backend.to_device(i, x.device)
         elif not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
-            raise IndexError(f"{op}: unsupported index {i!r} of type {type(i).__name__}")
+            # (torch: a TypeError for a str, which it reads as data for an index tensor, an IndexError otherwise)
+            kind = _IndexTypeError if isinstance(i, (str, bytes)) else IndexError
+            raise kind(f"{op}: unsupported index {i!r} of type {type(i).__name__} (integers, slices, ellipsis "
+                       "(...), None and integer or boolean tensors index a tensor)")
         entries.append(i)
     if [i is Ellipsis for i in entries].count(True) > 1:
         raise IndexError(f"{op}: an index can only have a single ellipsis ('...'), got {show_index(tuple(entries))}")

@@ -667,6 +667,11 @@ class _RuntimeZeroDivisionError(RuntimeError, ZeroDivisionError):
     ZeroDivisionError too, as raised here before."""
 
 
+class _IndexTypeError(IndexError, TypeError):
+    """A str (or bytes) index (x["a"]): torch raises a TypeError (it reads the string as data for an index tensor);
+    an IndexError too, as raised here before."""
+
+
 class _IndexValueError(IndexError, ValueError):
     """An index of the wrong shape or a dim torch checks as an index (index_select's 2-d index): torch raises an
     IndexError; a ValueError too, as raised here before."""
