@@ -1464,7 +1464,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     check_devices("put", [input, index, source])
     accumulate = bool_arg(accumulate, "put", "accumulate")
     if index.dtype.kind not in "iu":
-        raise TypeError(f"put: index must be an integer tensor, got dtype {index.dtype}")
+        raise _RuntimeTypeError(f"put: index must be an integer tensor, got dtype {index.dtype}")
     if index.numel() != source.numel():
         raise ValueError(f"put: index and source must have the same number of elements, got index shape "
                          f"{index.shape} and source shape {source.shape}")
@@ -1539,7 +1539,7 @@ def index_reduce(input: Tensor, dim: Optional[int] = None, index: Optional[Tenso
     _input(op, index, "index")
     check_devices(op, [input, index, source])
     if index.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
+        raise _RuntimeTypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
     if index.ndim > 1:
         raise ValueError(f"{op}: index must be a vector, got shape {index.shape}")
     d = _one_dim(dim, input.ndim, op)

@@ -21,9 +21,10 @@ from . import backend, return_types
 from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
-                     _IndexTypeError, _IndexValueError, _mode, _NotImplementedTypeError, _OpName, _RuntimeIndexError,
-                     _RuntimeTypeError, _RuntimeValueError, _RuntimeZeroDivisionError, _is_sparse, check_devices,
-                     complex_check, complex_ok, describe, dtype_name, host_ints, int_value, warn_once)
+                     _IndexTypeError, _IndexValueError, _mode, _NotImplementedTypeError, _NotImplementedValueError,
+                     _OpName, _RuntimeIndexError, _RuntimeIndexValueError, _RuntimeTypeError, _RuntimeValueError,
+                     _RuntimeZeroDivisionError, _is_sparse, check_devices, complex_check, complex_ok, describe,
+                     dtype_name, host_ints, int_value, warn_once)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -4610,9 +4611,10 @@ def index_select(input: Tensor, dim: Optional[int] = None, index: Any = None, *,
         dim = required_dim("index_select", dim, axis, index=index)
     _input("index_select", input)
     idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
-    if idx.ndim > 1 or idx.dtype.kind not in "iu":
-        raise _IndexValueError(f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
-                               f"{dtype_name(idx.dtype)}")
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":  # (torch: an IndexError for the shape, else a RuntimeError)
+        raise (_IndexValueError if idx.ndim > 1 else _RuntimeIndexValueError)(
+            f"index_select: index must be a 0-d or 1-D integer tensor, got shape {idx.shape} dtype "
+            f"{dtype_name(idx.dtype)}")
     idx = idx.reshape(1) if idx.ndim == 0 else idx
     if input.ndim == 0:  # (torch takes a 0-d input as one element)
         _one_dim(dim, 0, "index_select")
@@ -4783,8 +4785,8 @@ def _scatter_places(op: str, x: Tensor, dim: int, index: Any, src: Any, number_o
     dims by position."""
     _input(op, x)
     idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor, got dtype {dtype_name(idx.dtype)}")
+    if idx.dtype.kind not in "iu":  # (torch: a RuntimeError; a TypeError, as raised here before)
+        raise _RuntimeTypeError(f"{op}: index must be an integer tensor, got dtype {dtype_name(idx.dtype)}")
     if idx.ndim != x.ndim:
         raise ValueError(f"{op}: index must have the input's {x.ndim} dims, got shape {idx.shape} (input shape "
                          f"{x.shape})")
@@ -4886,6 +4888,8 @@ def _repeat_counts(v: Any, op: str, what: str) -> np.ndarray:
     """repeat_interleave's counts: host int64, 0-d or 1-d, none negative (an int is taken before this)."""
     if not isinstance(v, (Tensor, list, tuple, np.ndarray)) and not backend.is_cupy_array(v):
         raise TypeError(f"{op}: {what} must be an int or a 1-d integer tensor, got {type(v).__name__}")
+    if isinstance(v, Tensor) and v.dtype.kind not in "iu":  # (torch: "not implemented for 'Float'")
+        raise _NotImplementedTypeError(f"{op}: {what} must be integers, got dtype {dtype_name(v.dtype)}")
     counts = host_ints(v, op, what)
     if counts.ndim > 1:
         raise ValueError(f"{op}: {what} must be 0-d or 1-d, got shape {counts.shape}")
@@ -5103,6 +5107,9 @@ def bincount(input: Tensor, weights: Optional[Tensor] = None, minlength: int = 0
     """torch.bincount: how often each of 0..max(input) occurs in the 1-d non-negative integer input (at least
     minlength counts), int64; with weights (input's length), each occurrence adds its weight instead (float32
     and float64 weights keep their dtype, others give float64, as torch). No gradient."""
+    if isinstance(input, Tensor) and input.dtype.kind not in "iu":  # (torch: "not implemented for 'Float'")
+        raise _NotImplementedValueError(f"bincount: input must be a 1-d tensor of non-negative integers, got "
+                                        f"{input.dtype} of shape {input.shape}")
     if not isinstance(input, Tensor) or input.ndim != 1 or input.dtype.kind not in "iu" or (
             input.numel() and int(input.array.min()) < 0):
         what = f"{input.dtype} of shape {input.shape}" if isinstance(input, Tensor) else type(input).__name__

@@ -44,8 +44,8 @@ import numpy as np
 from . import backend
 from . import ops as _ops
 from . import printing as _printing
-from .tensor import (Function, Size, Tensor, _defaults, _dt, _mode, _RuntimeIndexError, _RuntimeTypeError,
-                     check_devices, dtype_name, layout, to_args)
+from .tensor import (Function, Size, Tensor, _defaults, _dt, _IndexTypeError, _mode, _RuntimeIndexError,
+                     _RuntimeTypeError, check_devices, dtype_name, layout, to_args)
 
 sparse_coo = layout("sparse_coo")
 
@@ -536,7 +536,7 @@ class SparseCooTensor:
         idx = index.array if isinstance(index, Tensor) else backend.as_array(index)
         idx = xp.asarray(idx).reshape(-1)
         if idx.size and idx.dtype.kind not in "iu":
-            raise TypeError(f"{op}: index must be an integer tensor, got {dtype_name(idx.dtype)}")
+            raise _IndexTypeError(f"{op}: index must be an integer tensor, got {dtype_name(idx.dtype)}")
         size = self._shape[d]
         if idx.size and (int(idx.min()) < -size or int(idx.max()) >= size):
             raise IndexError(f"{op}: index must hold integers in -{size}..{size - 1} (dim {d} of shape "

@@ -519,8 +519,8 @@ def host_ints(value: Any, op: str, what: str, ragged: str = "") -> np.ndarray:
     except ValueError:  # (numpy: an "inhomogeneous shape")
         raise ValueError(f"{op}: {what} must be one array of integers; got rows of different lengths{ragged}") \
             from None
-    if a.dtype.kind not in "iu" and a.size:
-        raise TypeError(f"{op}: {what} must be integers, got dtype {dtype_name(a.dtype)}")
+    if a.dtype.kind not in "iu" and a.size:  # (torch: a RuntimeError; a TypeError, as raised here before)
+        raise _RuntimeTypeError(f"{op}: {what} must be integers, got dtype {dtype_name(a.dtype)}")
     if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
         raise ValueError(f"{op}: {what} holds {int(a.max())}, out of range")
     return a.astype(np.int64)
@@ -667,9 +667,15 @@ class _RuntimeZeroDivisionError(RuntimeError, ZeroDivisionError):
     ZeroDivisionError too, as raised here before."""
 
 
+class _RuntimeIndexValueError(RuntimeError, IndexError, ValueError):
+    """An index tensor of a float dtype where torch checks the dtype before the shape (index_select's): torch raises
+    a RuntimeError; an IndexError and a ValueError too, as raised here before (torch's for a 2-d index)."""
+
+
 class _IndexTypeError(IndexError, TypeError):
     """A str (or bytes) index (x["a"]): torch raises a TypeError (it reads the string as data for an index tensor);
-    an IndexError too, as raised here before."""
+    an IndexError too, as raised here before. Also a float index where torch raises an IndexError (index_fill_'s,
+    a sparse tensor's index_select) and a TypeError was raised here."""
 
 
 class _IndexValueError(IndexError, ValueError):
@@ -3001,6 +3007,8 @@ class Tensor:
         if axis is not None or dim is None or index is None or value is None:
             dim = _ops.required_dim("index_fill_", dim, axis, index=index, value=value)
         value = _fill_value("index_fill_", value, self.dtype)
+        if isinstance(index, Tensor) and index.dtype.kind not in "iu":  # (torch: an IndexError)
+            raise _IndexTypeError(f"index_fill_: index must be an integer tensor, got dtype {dtype_name(index.dtype)}")
         if self.ndim == 0:
             if _ops.index_along(self.detach().reshape(1), dim, index, "index_fill_", wrap=True)[-1].size:
                 self._write("index_fill_", (Ellipsis,), value)
