@@ -32,8 +32,8 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
                   stack, where)
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
-from .tensor import (Tensor, _defaults, _is_sparse, _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError,
-                     _value_first, complex_ok, dtype_name)
+from .tensor import (Tensor, _defaults, _is_sparse, _NotImplementedTypeError, _RuntimeIndexError, _RuntimeTypeError,
+                     _RuntimeValueError, _value_first, complex_ok, dtype_name)
 from .tensor import dtype as _tg_dtype, tg_dtype
 
 
@@ -957,7 +957,7 @@ def histogram(input: Tensor, bins: Any = 100, *, range: Optional[Sequence[float]
     torch; no gradient."""
     op = "histogram"
     if _input(op, input).dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
+        raise _NotImplementedTypeError(f"{op}: input must be floating point, got {input.dtype}")
     a = backend.to_device(input.array, "cpu").reshape(-1)
     if range is not None:
         if isinstance(bins, Tensor):
@@ -1768,7 +1768,7 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
     Floating input, as torch; no gradient (computed on the host, as histogram)."""
     op = "histogramdd"
     if _input(op, input).dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
+        raise _NotImplementedTypeError(f"{op}: input must be floating point, got {input.dtype}")
     if input.ndim < 2:
         raise ValueError(f"{op}: input should have at least 2 dims (..., D), got shape {input.shape}")
     D = input.shape[-1]

@@ -22,7 +22,7 @@ from .nn.utils.rnn import PackedSequence, _pack as _pack_rows
 from . import creation as _creation
 from . import ops
 from .ops import _input
-from .tensor import Tensor, _is_sparse, complex_ok, dtype_name
+from .tensor import Tensor, _is_sparse, _NotImplementedTypeError, complex_ok, dtype_name
 
 # (this module binds sum, max, min, any, all, abs, round and pow to torch's functions: no builtin of those names
 # may be used below)
@@ -772,7 +772,7 @@ def native_dropout(input: Tensor, p: float, train: Optional[bool]) -> Tuple[Tens
     if train is not None and not ops.bool_arg(train, op, "train"):
         return input.clone(), Tensor._make(xp.ones(input.shape, dtype=bool))
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: the input must be floating point, got {input.dtype}")
+        raise _NotImplementedTypeError(f"{op}: the input must be floating point, got {input.dtype}")
     keep = _F._keep_mask(op, input, p, False) if p < 1 else xp.zeros(input.shape, dtype=input.dtype)
     scale = input.dtype.type(1.0 / (1.0 - p)) if p < 1 else input.dtype.type(0)
     return input * Tensor._make(keep * scale), Tensor._make(keep.astype(bool))

@@ -3613,7 +3613,7 @@ class Tensor:
             return self._floating()
         out = self.to(dtype=dtype)
         if out.dtype.kind not in "fc":
-            raise TypeError(f"{op}: dtype must be a floating point type, got {dtype_name(out.dtype)}")
+            raise _RuntimeTypeError(f"{op}: dtype must be a floating point type, got {dtype_name(out.dtype)}")
         return out
 
     def argmax(self, dim: Optional[int] = None, keepdim: bool = False, *,

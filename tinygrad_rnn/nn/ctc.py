@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import xp_of
-from ..tensor import Function, Tensor, _mode, _RuntimeValueError, host_ints, int_value
+from ..tensor import Function, Tensor, _mode, _NotImplementedValueError, _RuntimeValueError, host_ints, int_value
 from .functional import _REDUCTIONS, _check_tensor, _reduce
 
 _OP = "ctc_loss"
@@ -287,7 +287,10 @@ def ctc_loss(log_probs: Tensor, targets: Any, input_lengths: Any, target_lengths
         raise TypeError(f"{_OP}: zero_infinity must be a bool, got {zero_infinity!r}")
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{_OP}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    if log_probs.ndim not in (2, 3) or log_probs.dtype.kind != "f" or log_probs.numel() == 0:
+    if log_probs.dtype.kind != "f":  # (torch: '"ctc_loss_cpu" not implemented for 'Long'')
+        raise _NotImplementedValueError(f"{_OP}: log_probs must be a non-empty floating point (T, N, C) or (T, C) "
+                                        f"tensor, got shape {log_probs.shape} and dtype {log_probs.dtype}")
+    if log_probs.ndim not in (2, 3) or log_probs.numel() == 0:
         raise ValueError(f"{_OP}: log_probs must be a non-empty floating point (T, N, C) or (T, C) tensor, got "
                          f"shape {log_probs.shape} and dtype {log_probs.dtype}")
     batched = log_probs.ndim == 3

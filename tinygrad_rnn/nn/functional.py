@@ -22,8 +22,8 @@ from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
 from ..creation import _number, zeros_like
-from ..tensor import (Tensor, _is_sparse, _NotImplementedValueError, _RuntimeIndexError, _RuntimeTypeError,
-                      _RuntimeValueError, complex_ok, dtype_name)
+from ..tensor import (Tensor, _is_sparse, _NotImplementedTypeError, _NotImplementedValueError, _RuntimeIndexError,
+                      _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -210,7 +210,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
 
     def f(x: Tensor) -> Tensor:
         if x.dtype.kind != "f":
-            raise TypeError(f"{op}: the input must be floating point, got {x.dtype}")
+            raise _NotImplementedTypeError(f"{op}: the input must be floating point, got {x.dtype}")
         slopes = backend.rng(x.device).uniform(lower, upper, x.shape)
         xp = xp_of(x.array)
         return x * Tensor._make(xp.where(x.array <= 0, xp.asarray(slopes, dtype=x.dtype), x.dtype.type(1)))
@@ -498,7 +498,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     if input.ndim != 2:
         raise _RuntimeValueError(f"pdist: expected a 2-d (N, M) input, got shape {input.shape}")
     if input.dtype.kind != "f":
-        raise TypeError(f"pdist: input must be floating point, got {input.dtype}")
+        raise _NotImplementedTypeError(f"pdist: input must be floating point, got {input.dtype}")
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not p >= 0:
         raise _RuntimeValueError(f"pdist: p must be a non-negative number or inf, got {p!r}")
     i, j = (backend.to_device(a, input.device) for a in np.triu_indices(input.shape[0], 1))
@@ -871,7 +871,7 @@ def _trailing_dims(op: str, x: Tensor, normalized_shape: Any, **params: Optional
     x's dtype) scale."""
     _check_tensor(op, "input", x)
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
+        raise _NotImplementedTypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
     if isinstance(normalized_shape, (bool, np.bool_)) or not isinstance(normalized_shape, (numbers.Integral, tuple,
                                                                                          list)):
         raise TypeError(f"{op}: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
@@ -951,7 +951,8 @@ def _same_dtype(op: str, x: Tensor, **named: Optional[Tensor]) -> None:
     torch: no silent promotion)."""
     kind = x.dtype.kind
     if kind != "f" and not (kind == "c" and op in _COMPLEX_LAYERS):
-        raise TypeError(f"{op}: input must be floating point, got {x.dtype} (convert it, e.g. x.float())")
+        raise _NotImplementedTypeError(f"{op}: input must be floating point, got {x.dtype} (convert it, e.g. "
+                                       "x.float())")
     given = {k: t for k, t in named.items() if t is not None}
     for k, t in given.items():
         _check_tensor(op, k, t)
@@ -2365,7 +2366,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         if p == 1.0:
             return x * 0
         if x.dtype.kind != "f":  # (1/(1-p) in an integer dtype would round, to 1 for p < 1/2)
-            raise TypeError(f"dropout: the input must be floating point to scale by 1/(1-p), got {x.dtype}")
+            raise _NotImplementedTypeError(f"dropout: the input must be floating point to scale by 1/(1-p), got "
+                                           f"{x.dtype}")
         keep = backend.rng(x.device).random(x.shape) >= p
         return x * Tensor._make(xp_of(x.array).asarray(keep, dtype=x.dtype) * x.dtype.type(1.0 / (1.0 - p)))
     return _activation("dropout", input, inplace, f)
@@ -2382,7 +2384,7 @@ def _keep_mask(op: str, x: Tensor, p: float, feature: bool) -> Any:
     """1 where an element (feature: a whole channel, dims 0 and 1 of x) is kept, with probability 1 - p, in x's
     dtype; shaped to broadcast over x."""
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: the input must be floating point, got {x.dtype}")
+        raise _NotImplementedTypeError(f"{op}: the input must be floating point, got {x.dtype}")
     if feature and x.ndim < 2:
         raise _RuntimeValueError(f"{op}: feature dropout needs an input of at least 2 dims (N, C, *), got shape "
                                  f"{x.shape}")
@@ -2930,6 +2932,9 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean",
     if size_average is not None or reduce is not None:
         reduction = _legacy_get_string(size_average, reduce)
     _check_same_shape(input, target, "mse_loss")
+    if input.dtype.kind not in "fc":  # (torch: '"mse_cpu" not implemented for 'Long'')
+        raise _NotImplementedTypeError(f"mse_loss: input must be floating point, got {input.dtype} (convert it, e.g. "
+                                       "x.float())")
     d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
@@ -3321,7 +3326,8 @@ def _margin_input(op: str, input: Tensor) -> Tensor:
     """A float (C,) or (N, C) input as (N, C) (0-d: one class), C >= 1, as torch's multi-class margin losses."""
     _check_tensor(op, "input", input)
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {input.dtype} (convert it, e.g. x.float())")
+        raise _NotImplementedTypeError(f"{op}: input must be floating point, got {input.dtype} (convert it, e.g. "
+                                       "x.float())")
     if input.ndim > 2 or (input.ndim and input.shape[-1] == 0):
         raise ValueError(f"{op}: expected a non-empty vector (C,) or matrix (N, C) (N may be 0), got input shape "
                          f"{input.shape}")
