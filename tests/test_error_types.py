@@ -553,6 +553,8 @@ OPTIM_AND_SERIALIZATION = [
      ValueError),
     ("optimizer_of_ints", lambda m, d: _sgd(m, 1, 2, lr=0.1), "TypeError", TypeError),
     ("optimizer_load_group_count", lambda m, d: _load_groups_twice(m), "ValueError", ValueError),
+    ("optimizer_group_without_params", lambda m, d: m.optim.SGD([{"lr": 0.1}], lr=0.1), "KeyError", ValueError),
+    ("optimizer_load_without_keys", lambda m, d: _sgd(m, lr=0.1).load_state_dict({}), "KeyError", ValueError),
     ("scheduler_of_int", lambda m, d: m.optim.lr_scheduler.StepLR(3, step_size=1), "TypeError", TypeError),
 ]
 

@@ -662,6 +662,15 @@ class _NotImplementedValueError(NotImplementedError, ValueError):
     (a RuntimeError); a ValueError too, as raised here before."""
 
 
+class _KeyValueError(KeyError, ValueError):
+    """A dict argument missing a key torch reads (an optimizer's param group without 'params', a state dict without
+    'state'): torch raises a KeyError; a ValueError too, as raised here before. Its message prints as itself (a
+    KeyError's shows the repr of its argument)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+
 class _RuntimeZeroDivisionError(RuntimeError, ZeroDivisionError):
     """An integer division by zero (floor_divide, remainder): torch raises a RuntimeError ("ZeroDivisionError"); a
     ZeroDivisionError too, as raised here before."""

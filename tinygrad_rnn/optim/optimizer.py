@@ -23,7 +23,8 @@ import numpy as np
 from .. import backend
 from ..autograd import enable_grad, no_grad
 from ..nn.module import _foreign_array, zero_grad_
-from ..tensor import ComplexNotSupportedError, Tensor, _Handle, _TypeValueError, complex_ok, get_default_dtype
+from ..tensor import (ComplexNotSupportedError, Tensor, _Handle, _KeyValueError, _TypeValueError, complex_ok,
+                      get_default_dtype)
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
 
@@ -331,7 +332,8 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"{name}.add_param_group: param_group must be a dict, got {type(param_group).__name__}")
         if "params" not in param_group:
-            raise ValueError(f"{name}.add_param_group: param_group has no 'params' key (keys: {sorted(param_group)})")
+            raise _KeyValueError(f"{name}.add_param_group: param_group has no 'params' key (keys: "
+                                 f"{sorted(param_group)})")
         group = dict(param_group)
         params = group["params"]
         if isinstance(params, Tensor):
@@ -510,8 +512,10 @@ class Optimizer:
                 if result is not None:
                     state_dict = result
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups', got "
-                             f"{sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__}")
+            # (torch: a KeyError for a missing key; for no dict at all, an AttributeError from its .copy())
+            raise (_KeyValueError if isinstance(state_dict, dict) else ValueError)(
+                f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups', got "
+                f"{sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"{name}.load_state_dict: the state dict has {len(saved_groups)} parameter groups, "
