@@ -532,6 +532,16 @@ NN = [
                                                       m.ones(2, 3, dtype=m.int64, device=d), m.tensor([5, 5]),
                                                       m.tensor([3, 3])), "NotImplementedError", ValueError),
     ("mean_int_dtype", lambda m, d: _t(m, d, 3).mean(dtype=m.int64), "RuntimeError", TypeError),
+    ("embedding_padding_idx", lambda m, d: m.nn.Embedding(3, 2, padding_idx=5), "AssertionError", ValueError),
+    ("embedding_bag_padding_idx", lambda m, d: m.nn.EmbeddingBag(3, 2, padding_idx=-4), "AssertionError",
+     ValueError),
+    ("f_embedding_padding_idx", lambda m, d: _f(m).embedding(_ints(m, d, 0), _t(m, d, 3, 2), padding_idx=5),
+     "AssertionError", ValueError),
+    ("f_embedding_bag_padding_idx", lambda m, d: _f(m).embedding_bag(m.tensor([[0]], device=d), _t(m, d, 3, 2),
+                                                                     padding_idx=5), "RuntimeError", ValueError),
+    ("multihead_attention_heads", lambda m, d: m.nn.MultiheadAttention(5, 2), "AssertionError", ValueError),
+    ("multihead_attention_no_heads", lambda m, d: m.nn.MultiheadAttention(4, 0), "ValueError", ValueError),
+    ("transformer_heads", lambda m, d: m.nn.TransformerEncoderLayer(5, 2), "AssertionError", ValueError),
     # (already torch's type)
     ("embedding_out_of_range", lambda m, d: m.nn.Embedding(5, 2).to(d)(_ints(m, d, 7)), "IndexError", IndexError),
     ("bce_shapes", lambda m, d: _f(m).binary_cross_entropy(_t(m, d, 3) * 0.5, _t(m, d, 4) * 0.5), "ValueError",
@@ -555,6 +565,9 @@ OPTIM_AND_SERIALIZATION = [
     ("optimizer_load_group_count", lambda m, d: _load_groups_twice(m), "ValueError", ValueError),
     ("optimizer_group_without_params", lambda m, d: m.optim.SGD([{"lr": 0.1}], lr=0.1), "KeyError", ValueError),
     ("optimizer_load_without_keys", lambda m, d: _sgd(m, lr=0.1).load_state_dict({}), "KeyError", ValueError),
+    ("tensor_dataset_sizes", lambda m, d: m.utils.data.TensorDataset(_t(m, d, 3), _t(m, d, 4)), "AssertionError",
+     ValueError),
+    ("concat_dataset_empty", lambda m, d: m.utils.data.ConcatDataset([]), "AssertionError", ValueError),
     ("scheduler_of_int", lambda m, d: m.optim.lr_scheduler.StepLR(3, step_size=1), "TypeError", TypeError),
 ]
 

@@ -671,6 +671,12 @@ class _KeyValueError(KeyError, ValueError):
         return str(self.args[0]) if len(self.args) == 1 else super().__str__()
 
 
+class _AssertionValueError(AssertionError, ValueError):
+    """A constructor argument torch checks with ``assert`` (TensorDataset's sizes, ConcatDataset's datasets,
+    Embedding's padding_idx, MultiheadAttention's num_heads): torch raises an AssertionError; a ValueError too, as
+    raised here before (and as it should be: asserts are skipped under ``python -O``, these checks are not)."""
+
+
 class _RuntimeZeroDivisionError(RuntimeError, ZeroDivisionError):
     """An integer division by zero (floor_divide, remainder): torch raises a RuntimeError ("ZeroDivisionError"); a
     ZeroDivisionError too, as raised here before."""

@@ -22,8 +22,8 @@ from .. import backend, ops
 from ..autograd import no_grad
 from ..backend import xp_of
 from ..creation import _number, zeros_like
-from ..tensor import (Tensor, _is_sparse, _NotImplementedTypeError, _NotImplementedValueError, _RuntimeIndexError,
-                      _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name)
+from ..tensor import (Tensor, _AssertionValueError, _is_sparse, _NotImplementedTypeError, _NotImplementedValueError,
+                      _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -691,7 +691,8 @@ def _multi_head_attention(op: str, query: Tensor, key: Tensor, value: Tensor, em
                                  f"kdim={w_k.shape[-1]}, vdim={w_v.shape[-1]} (key and value need the same S and N "
                                  "as query)")
     if H <= 0 or E % H:
-        raise ValueError(f"{op}: embed_dim {E} must be a positive multiple of num_heads {H}")
+        raise (ValueError if H <= 0 else _AssertionValueError)(f"{op}: embed_dim {E} must be a positive multiple of "
+                                                               f"num_heads {H}")
     b_q, b_k, b_v = in_proj_bias.chunk(3) if in_proj_bias is not None else (None, None, None)
     d = E // H
     q = linear(query, w_q, b_q).reshape(L, N, H, d).permute(1, 2, 0, 3)  # (N, H, L, d)
@@ -2534,6 +2535,8 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max
                                  f"{weight.shape}")
     freq = _sparse_and_freq("embedding", scale_grad_by_freq, sparse, freq_ok=True)
     n = weight.shape[0]
+    if padding_idx is not None and not -n <= padding_idx < n:  # (torch: an assert; it was wrapped around here)
+        raise _AssertionValueError(f"embedding: padding_idx {padding_idx} is out of range for {n} rows")
     if a.size and (a.min() < 0 or a.max() >= n):
         raise IndexError(f"embedding: indices must lie in [0, {n}) for num_embeddings={n}, "
                          f"got min {int(a.min())} max {int(a.max())}")
@@ -2635,7 +2638,8 @@ def embedding_bag(input: Any, weight: Tensor, offsets: Any = None, max_norm: Opt
     if padding_idx is not None:
         padding_idx = ops.int_arg(padding_idx, op, "padding_idx")
         if not -n <= padding_idx < n:
-            raise ValueError(f"{op}: padding_idx must lie in [{-n}, {n - 1}] for num_embeddings={n}, got {padding_idx}")
+            raise _RuntimeValueError(f"{op}: padding_idx must lie in [{-n}, {n - 1}] for num_embeddings={n}, got "
+                                     f"{padding_idx}")
         keep &= flat != padding_idx % n
     pos = np.flatnonzero(keep)
     idx, bag = flat[pos], bag[pos]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import backend, ops
 from ..creation import ones, zeros
-from ..tensor import Tensor, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name
+from ..tensor import Tensor, _AssertionValueError, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name
 from . import functional as F
 from . import init
 from .module import Module, Parameter, _update_pairs
@@ -103,8 +103,10 @@ class MultiheadAttention(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
-            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of num_heads "
-                             f"({num_heads})")
+            # (torch: a ValueError for a size <= 0, an AssertionError for one that does not divide)
+            kind = ValueError if embed_dim <= 0 or num_heads <= 0 else _AssertionValueError
+            raise kind(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of num_heads "
+                       f"({num_heads})")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout}")
         E = embed_dim
@@ -173,7 +175,8 @@ class Embedding(Module):
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
-            raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
+            raise _AssertionValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} "
+                                       "rows")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
         if _weight is None:
@@ -230,7 +233,8 @@ class EmbeddingBag(Module):
         if mode not in F._BAG_MODES:
             raise ValueError(f"EmbeddingBag: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
-            raise ValueError(f"EmbeddingBag: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
+            raise _AssertionValueError(f"EmbeddingBag: padding_idx {padding_idx} is out of range for "
+                                       f"{num_embeddings} rows")
         self.num_embeddings, self.embedding_dim, self.mode = num_embeddings, embedding_dim, mode
         self.include_last_offset = ops.bool_arg(include_last_offset, "EmbeddingBag", "include_last_offset")
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings

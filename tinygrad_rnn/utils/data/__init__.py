@@ -38,7 +38,7 @@ import numpy as np
 from ... import backend
 from ...creation import as_tensor, randperm, tensor
 from ...ops import stack
-from ...tensor import Tensor, float64
+from ...tensor import Tensor, _AssertionValueError, float64
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset", "ChainDataset",
            "random_split", "get_worker_info", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
@@ -123,8 +123,8 @@ class TensorDataset(Dataset):
                 raise TypeError(f"TensorDataset: argument {i} must be a Tensor with at least one dim, got "
                                 f"{getattr(t, 'shape', type(t).__name__)}")
         if len({t.shape[0] for t in tensors}) > 1:
-            raise ValueError(f"TensorDataset: the tensors must have the same first dim (one row per sample), got "
-                             f"shapes {[t.shape for t in tensors]}")
+            raise _AssertionValueError(f"TensorDataset: the tensors must have the same first dim (one row per "
+                                       f"sample), got shapes {[t.shape for t in tensors]}")
         self.tensors = tensors
 
     def __getitem__(self, index: int) -> tuple:
@@ -181,7 +181,7 @@ class ConcatDataset(Dataset):
     def __init__(self, datasets: Iterable[Any]) -> None:
         self.datasets = list(datasets)
         if not self.datasets:
-            raise ValueError("ConcatDataset: expected at least one dataset")
+            raise _AssertionValueError("ConcatDataset: expected at least one dataset")
         self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
 
     def __len__(self) -> int:
