@@ -555,6 +555,9 @@ OPTIM_AND_SERIALIZATION = [
     ("load_empty_file", lambda m, d: m.load(io.BytesIO(b"")), "EOFError", tg.SerializationError),
     ("load_text_file", lambda m, d: m.load(io.BytesIO(b"garbage data here")), "UnpicklingError",
      tg.SerializationError),
+    ("load_directory", lambda m, d: m.load("/"), "IsADirectoryError", tg.SerializationError),
+    ("load_of_an_int", lambda m, d: m.load(5), "AttributeError", TypeError),
+    ("save_to_an_int", lambda m, d: m.save({"w": m.ones(3)}, 5), "AttributeError", TypeError),
     ("to_unknown_device", lambda m, d: _t(m, d, 3).to("nodevice"), "RuntimeError", ValueError),
     # (already torch's type)
     ("load_missing_file", lambda m, d: m.load("/nonexistent/checkpoint.pt"), "FileNotFoundError", FileNotFoundError),

@@ -54,6 +54,22 @@ class CheckpointNotFoundError(SerializationError, FileNotFoundError):
     """load() was given a path with no file (also a FileNotFoundError, as torch.load raises)."""
 
 
+class _CheckpointIsADirectoryError(SerializationError, IsADirectoryError):
+    """load() was given a directory's path (also an IsADirectoryError, as torch.load raises)."""
+
+
+class _FileArgumentError(AttributeError, TypeError):
+    """save() or load() was given neither a path nor a file object (an int, None): torch raises an AttributeError
+    (the object has no 'write', or no 'seek'); a TypeError too, as raised here before (os.fspath's)."""
+
+
+def _check_file_argument(f: Any, op: str, method: str) -> None:
+    """f a path (str, bytes, os.PathLike) or a file object with ``method``; else _FileArgumentError naming op."""
+    if not hasattr(f, method) and not isinstance(f, (str, bytes, os.PathLike)):
+        raise _FileArgumentError(f"{op}: expected 'f' to be a string, path, or a file-like object with a '{method}' "
+                                 f"attribute, got {type(f).__name__}")
+
+
 class _EmptyCheckpointError(SerializationError, EOFError):
     """load() was given an empty file: an EOFError, as torch.load's (its unpickler runs out of input), and a
     SerializationError, as raised here before."""
@@ -189,6 +205,7 @@ def save(obj: Any, f: PathOrFile) -> None:
     file object is written to directly (no atomicity). A path whose directory does not
     exist raises FileNotFoundError naming the path (directories are not created).
     """
+    _check_file_argument(f, "save", "write")
     entries = _entries(obj)
     if hasattr(f, "write"):
         _check_binary(f, "save", "wb")
@@ -255,7 +272,7 @@ def _read(path: PathOrFile, name: str) -> Tuple[Any, List[np.ndarray]]:
     if not os.path.exists(path):
         raise CheckpointNotFoundError(f"load: no such file: {name}")
     if os.path.isdir(path):
-        raise SerializationError(f"load: {name} is a directory, not a checkpoint file")
+        raise _CheckpointIsADirectoryError(f"load: {name} is a directory, not a checkpoint file")
     with open(path, "rb") as f:  # ours to close, even when np.load fails half way
         return _read_file(f, name)
 
@@ -488,6 +505,7 @@ def load(f: PathOrFile, map_location: Any = None, *, weights_only: Optional[bool
         device = map_location
     else:
         device = backend.check_device(map_location, "load: map_location")
+    _check_file_argument(f, "load", "read")
     name = repr(getattr(f, "name", f)) if hasattr(f, "read") else repr(os.fspath(f))
     tree, arrays = _read(f, name)
     try:
