@@ -426,6 +426,8 @@ NN = [
                                                        m.tensor([3, 3, 3])), "RuntimeError", ValueError),
     ("pad_sequence_shapes", lambda m, d: m.nn.utils.rnn.pad_sequence([_t(m, d, 2, 3), _t(m, d, 2, 4)]),
      "RuntimeError", ValueError),
+    ("pack_lengths_count", lambda m, d: m.nn.utils.rnn.pack_padded_sequence(_t(m, d, 3, 2, 1), m.tensor([3, 2, 1])),
+     "RuntimeError", ValueError),
     ("pack_zero_length", lambda m, d: m.nn.utils.rnn.pack_padded_sequence(_t(m, d, 3, 2, 1), m.tensor([3, 0])),
      "RuntimeError", ValueError),
     ("load_state_dict_missing", lambda m, d: _load_state(m, lambda m: {"weight": m.zeros(2, 3)}), "RuntimeError",
@@ -571,6 +573,12 @@ OPTIM_AND_SERIALIZATION = [
     ("tensor_dataset_sizes", lambda m, d: m.utils.data.TensorDataset(_t(m, d, 3), _t(m, d, 4)), "AssertionError",
      ValueError),
     ("concat_dataset_empty", lambda m, d: m.utils.data.ConcatDataset([]), "AssertionError", ValueError),
+    ("weighted_sampler_negative", lambda m, d: list(m.utils.data.WeightedRandomSampler([-1.0, 1.0], 2)),
+     "RuntimeError", ValueError),
+    ("weighted_sampler_zeros", lambda m, d: list(m.utils.data.WeightedRandomSampler([0.0, 0.0], 2)),
+     "RuntimeError", ValueError),
+    ("weighted_sampler_2d", lambda m, d: list(m.utils.data.WeightedRandomSampler([[1.0, 1.0]], 2)),
+     "ValueError", ValueError),
     ("scheduler_of_int", lambda m, d: m.optim.lr_scheduler.StepLR(3, step_size=1), "TypeError", TypeError),
 ]
 

@@ -1744,8 +1744,8 @@ def _check_lengths(lengths: Any, T: int, B: int, op: str, shortest: int = 1) -> 
         return None
     a = backend.to_device(lengths.array if isinstance(lengths, Tensor) else backend.as_array(lengths), "cpu")
     if (a.dtype.kind not in "iu" and a.size) or a.shape != (B,):  # (an empty list is float64 to numpy)
-        raise ValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} dtype "
-                         f"{dtype_name(a.dtype)}")
+        raise _RuntimeValueError(f"{op}: lengths must be {B} integers (one per sequence), got shape {a.shape} dtype "
+                                 f"{dtype_name(a.dtype)}")  # (torch: "Expected `len(lengths)` to be equal to ...")
     if a.size and (a.min() < shortest or a.max() > T):
         raise _RuntimeValueError(f"{op}: lengths must lie in [{shortest}, {T}] (the padded length T), "
                                  f"got min {int(a.min())} max {int(a.max())}")

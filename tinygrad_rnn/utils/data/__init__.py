@@ -38,7 +38,7 @@ import numpy as np
 from ... import backend
 from ...creation import as_tensor, randperm, tensor
 from ...ops import stack
-from ...tensor import Tensor, _AssertionValueError, float64
+from ...tensor import Tensor, _AssertionValueError, _RuntimeValueError, float64
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Subset", "ConcatDataset", "ChainDataset",
            "random_split", "get_worker_info", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
@@ -319,8 +319,10 @@ class WeightedRandomSampler(Sampler):
         _check_bool("WeightedRandomSampler", "replacement", replacement)
         w = np.asarray(weights.numpy() if isinstance(weights, Tensor) else weights, dtype=np.float64)
         if w.ndim != 1 or not w.size or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
-            raise ValueError(f"WeightedRandomSampler: weights must be one non-empty sequence of finite, non-negative "
-                             f"numbers, not all zero; got shape {w.shape}")
+            # (torch: a ValueError for the shape, multinomial's RuntimeError for the values)
+            raise (ValueError if w.ndim != 1 else _RuntimeValueError)(
+                f"WeightedRandomSampler: weights must be one non-empty sequence of finite, non-negative numbers, not "
+                f"all zero; got shape {w.shape}")
         if not replacement and num_samples > np.count_nonzero(w):
             raise ValueError(f"WeightedRandomSampler: {num_samples} samples without replacement, but only "
                              f"{np.count_nonzero(w)} weights are non-zero")
