@@ -22,9 +22,9 @@ from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
                      _IndexTypeError, _IndexValueError, _mode, _NotImplementedTypeError, _NotImplementedValueError,
-                     _OpName, _RuntimeIndexError, _RuntimeIndexValueError, _RuntimeTypeError, _RuntimeValueError,
-                     _RuntimeZeroDivisionError, _is_sparse, check_devices, complex_check, complex_ok, describe,
-                     dtype_name, host_ints, int_value, warn_once)
+                     _OpName, _RuntimeIndexError, _RuntimeIndexValueError, _RuntimeTypeError, _RuntimeTypeValueError,
+                     _RuntimeValueError, _RuntimeZeroDivisionError, _is_sparse, check_devices, complex_check,
+                     complex_ok, describe, dtype_name, host_ints, int_value, warn_once)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -4332,7 +4332,9 @@ class Repeat(Function):
 
 def repeat(x: Tensor, reps: Tuple[int, ...]) -> Tensor:
     reps = tuple(map(int_value, reps))
-    if any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) or r < 0 for r in reps):
+    if any(isinstance(r, bool) or not isinstance(r, (int, np.integer)) for r in reps):  # (torch: a TypeError)
+        raise _RuntimeTypeValueError(f"repeat: repeats must be non-negative ints, got {reps}")
+    if any(r < 0 for r in reps):
         raise _RuntimeValueError(f"repeat: repeats must be non-negative ints, got {reps}")
     if len(reps) < x.ndim:
         raise _RuntimeValueError(f"repeat: {len(reps)} repeats given for a tensor with {x.ndim} dims (shape "

@@ -646,6 +646,12 @@ class _RuntimeIndexError(RuntimeError, IndexError):
     RuntimeError (an IndexError only for Python indexing); an IndexError too, as raised here before."""
 
 
+class _RuntimeTypeValueError(RuntimeError, TypeError, ValueError):
+    """Misuse whose torch type depends on the details while this package raised one of the others before: str data
+    for a tensor (torch: a TypeError, a ValueError in a list), repeat's non-int repeats (torch: a TypeError; a
+    RuntimeError and ValueError here before). All three, so any of them catches it."""
+
+
 class _NotImplementedTypeError(NotImplementedError, TypeError):
     """A dtype an op has no kernel for (bitwise ops on floats): torch raises a NotImplementedError ("not implemented
     for 'Float'"), a RuntimeError; a TypeError too, as raised here before."""
@@ -1247,6 +1253,9 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
             warnings.warn("tensor: the values of tensors that require grad are copied into a new leaf, which drops "
                           "their gradient (as torch warns); tg.stack(values) keeps it, .detach() them to say it is "
                           "meant", UserWarning, stacklevel=3)
+        if isinstance(data, (str, bytes)):  # (numpy would read a number from it, for a dtype given)
+            raise _RuntimeTypeValueError(f"tensor: cannot make a tensor from {type(data).__name__} {data[:20]!r}: "
+                                         "invalid data type")
         want = _inferred_dtype(data) if infer and dtype is None and not isinstance(data, np.generic) else None
         try:
             arr = np.asarray(data, dtype=dtype if want is None else want)
@@ -1259,9 +1268,9 @@ def _to_array(data: Any, dtype: Optional[np.dtype], device: Optional[str], infer
         except ValueError as e:
             raise ValueError(f"tensor: cannot make a tensor from this {type(data).__name__} "
                              f"(nested lists must be rectangular): {e}") from None
-        if arr.dtype.kind not in "biufc":
-            raise _RuntimeTypeError(f"tensor: cannot make a tensor from {type(data).__name__} (dtype "
-                                    f"{dtype_name(arr.dtype)})")
+        if arr.dtype.kind not in "biufc":  # (torch: a ValueError for strs in a list, a TypeError for other objects)
+            raise (_RuntimeTypeValueError if arr.dtype.kind in "US" else _RuntimeTypeError)(
+                f"tensor: cannot make a tensor from {type(data).__name__} (dtype {dtype_name(arr.dtype)})")
         if dtype is None and want is None and not isinstance(data, np.generic) and \
                 (arr.dtype in (np.float64, np.complex128) or not infer):
             arr = arr.astype(_defaults.floating if arr.dtype.kind != "c" else _complex_of(_defaults.floating))
