@@ -539,6 +539,8 @@ NN = [
                                                       m.ones(2, 3, dtype=m.int64, device=d), m.tensor([5, 5]),
                                                       m.tensor([3, 3])), "NotImplementedError", ValueError),
     ("mean_int_dtype", lambda m, d: _t(m, d, 3).mean(dtype=m.int64), "RuntimeError", TypeError),
+    ("layer_norm_shape_str", lambda m, d: m.nn.LayerNorm("a"), "TypeError", ValueError),
+    ("rms_norm_shape_floats", lambda m, d: m.nn.RMSNorm([3.0]), "TypeError", TypeError),
     ("embedding_padding_idx", lambda m, d: m.nn.Embedding(3, 2, padding_idx=5), "AssertionError", ValueError),
     ("embedding_bag_padding_idx", lambda m, d: m.nn.EmbeddingBag(3, 2, padding_idx=-4), "AssertionError",
      ValueError),

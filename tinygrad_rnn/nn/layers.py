@@ -11,7 +11,8 @@ import numpy as np
 
 from .. import backend, ops
 from ..creation import ones, zeros
-from ..tensor import Tensor, _AssertionValueError, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name
+from ..tensor import (Tensor, _AssertionValueError, _RuntimeTypeError, _RuntimeValueError, _TypeValueError, complex_ok,
+                      dtype_name)
 from . import functional as F
 from . import init
 from .module import Module, Parameter, _update_pairs
@@ -281,6 +282,16 @@ def _norm_options(m: Any) -> str:
     return s + (", scale_grad_by_freq=True" if m.scale_grad_by_freq else "")
 
 
+def _normalized_shape(op: str, value: Any) -> Tuple[int, ...]:
+    """LayerNorm's and RMSNorm's normalized_shape, an int or a sequence of ints, as a tuple; anything else is a
+    TypeError, as torch's (a str's was a ValueError here: both)."""
+    shape = (value,) if isinstance(value, numbers.Integral) else value
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, Iterable) or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in shape):
+        raise _TypeValueError(f"{op}: normalized_shape must be an int or a sequence of ints, got {value!r}")
+    return tuple(int(n) for n in shape)
+
+
 class LayerNorm(Module):
     """Normalize each sample over its trailing dims ``normalized_shape``, then scale and shift per element
     (weight 1, bias 0 at init; elementwise_affine=False: neither)."""
@@ -288,8 +299,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device: Optional[str] = None, dtype: Any = None) -> None:
         super().__init__()
-        self.normalized_shape = ((int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral)
-                                 else tuple(int(n) for n in normalized_shape))
+        self.normalized_shape = _normalized_shape(type(self).__name__, normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         affine = elementwise_affine
         self.register_parameter("weight", _param(self.normalized_shape, dtype, device) if affine else None)
@@ -323,8 +333,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape: Any, eps: Optional[float] = None, elementwise_affine: bool = True,
                  device: Optional[str] = None, dtype: Any = None) -> None:
         super().__init__()
-        self.normalized_shape = ((int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral)
-                                 else tuple(int(n) for n in normalized_shape))
+        self.normalized_shape = _normalized_shape(type(self).__name__, normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         self.register_parameter("weight", _param(self.normalized_shape, dtype, device) if elementwise_affine else None)
         self.reset_parameters()
