@@ -541,7 +541,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"{op}: dropout_p must be in [0, 1], got {dropout_p}")
     if is_causal and attn_mask is not None:
-        raise ValueError(f"{op}: pass attn_mask or is_causal=True, not both")
+        raise _RuntimeValueError(f"{op}: pass attn_mask or is_causal=True, not both")
     # (float16: in float32, rounded once, as torch's CPU kernel; in float16 q k^T overflowed at |q|, |k| ~ 100 and
     # the softmax of inf - inf gave nan)
     # (E = 0: every score is an empty sum, 0, as torch's; 1/sqrt(0) would turn it into nan)
@@ -585,9 +585,9 @@ def _attention_mask(mask: Any, name: str, op: str) -> Tensor:
     scores, where a 0/1 mask was meant)."""
     m = mask if isinstance(mask, Tensor) else Tensor(backend.as_array(mask))
     if m.dtype != np.bool_ and m.dtype.kind != "f":
-        raise TypeError(f"{op}: {name} must be boolean (True: masked for MultiheadAttention, attended for "
-                        "scaled_dot_product_attention) or floating (added to the scores), got dtype "
-                        f"{dtype_name(m.dtype)}")
+        raise _RuntimeTypeError(f"{op}: {name} must be boolean (True: masked for MultiheadAttention, attended for "
+                                "scaled_dot_product_attention) or floating (added to the scores), got dtype "
+                                f"{dtype_name(m.dtype)}")
     return m
 
 
@@ -761,8 +761,8 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
         d, (lo, hi) = input.ndim - 1 - k, amounts[2 * k:2 * k + 2]
         n = input.shape[d] + lo + hi
         if n < 0 or -lo > input.shape[d] or -hi > input.shape[d]:
-            raise ValueError(f"pad: padding ({lo}, {hi}) crops more than dim {d} of shape {input.shape} holds "
-                             f"(size after padding: {n})")
+            raise _RuntimeValueError(f"pad: padding ({lo}, {hi}) crops more than dim {d} of shape {input.shape} "
+                                     f"holds (size after padding: {n})")
         crop[d] = slice(max(-lo, 0), input.shape[d] - max(-hi, 0))  # (what is kept, placed after the left pad)
         place[d] = slice(max(lo, 0), max(lo, 0) + input.shape[d] - max(-lo, 0) - max(-hi, 0))
         shape[d] = n
@@ -789,8 +789,8 @@ def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[
     if value is not None:
         raise ValueError(f"pad: mode {mode!r} takes no value, got value={value!r}")
     if not 1 <= k <= 3 or x.ndim not in (k + 1, k + 2):
-        raise ValueError(f"pad: mode {mode!r} pads the last 1-3 dims of a tensor with one or two dims more (as "
-                         f"torch's), got {k} (left, right) pairs for shape {x.shape}")
+        raise _NotImplementedValueError(f"pad: mode {mode!r} pads the last 1-3 dims of a tensor with one or two dims "
+                                        f"more (as torch's), got {k} (left, right) pairs for shape {x.shape}")
     for i in range(k):
         d, (lo, hi) = x.ndim - 1 - i, amounts[2 * i:2 * i + 2]
         if max(-lo, 0) + max(-hi, 0) > x.shape[d]:
@@ -1158,8 +1158,9 @@ def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optio
         raise _RuntimeValueError(f"{op}: bias must have shape ({o},), one value per output channel of weight "
                                  f"{weight.shape} with groups={groups}, got {bias.shape}")
     if any(op_ >= max(s, d) for op_, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(f"{op}: output_padding must be smaller than either stride or dilation, got output_padding="
-                         f"{one(output_padding)}, stride={one(stride)}, dilation={one(dilation)}")
+        raise _RuntimeValueError(f"{op}: output_padding must be smaller than either stride or dilation, got "
+                                 f"output_padding={one(output_padding)}, stride={one(stride)}, "
+                                 f"dilation={one(dilation)}")
     full = tuple((n_ - 1) * s + d * (kk - 1) + 1 + op_ for n_, s, d, kk, op_ in
                  zip(size, stride, dilation, k, output_padding))
     n_out = tuple(f - 2 * p for f, p in zip(full, padding))
@@ -1839,8 +1840,8 @@ def affine_grid(theta: Tensor, size: Any, align_corners: Optional[bool] = None) 
         raise TypeError(f"{op}: expected theta to have a floating point dtype, got {theta.dtype}")
     size = tuple(ops.int_arg(n, op, "each size") for n in (size if isinstance(size, (tuple, list)) else [size]))
     if len(size) not in (4, 5):
-        raise ValueError(f"{op}: only 4-d and 5-d sizes are supported, for 2-d and 3-d affine transforms "
-                         f"respectively, got size {size}")
+        raise _NotImplementedValueError(f"{op}: only 4-d and 5-d sizes are supported, for 2-d and 3-d affine "
+                                        f"transforms respectively, got size {size}")
     if min(size) <= 0:
         raise ValueError(f"{op}: expected a non-zero, positive output size, got {size}")
     nd = len(size) - 2
@@ -3276,8 +3277,8 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     _check_tensor(op, "target", target)
     _real(op, "margin", margin, _LEGACY)
     if input1.ndim not in (1, 2) or target.shape != input1.shape[:-1]:
-        raise ValueError(f"{op}: inputs {input1.shape} and target {target.shape} do not fit; expected inputs (N, D) "
-                         "with target (N,), or inputs (D,) with a 0-d target")
+        raise _RuntimeValueError(f"{op}: inputs {input1.shape} and target {target.shape} do not fit; expected inputs "
+                                 "(N, D) with target (N,), or inputs (D,) with a 0-d target")
     x1, x2 = input1._floating(), input2._floating()
     eps = float(np.float32(1e-12))  # (torch's EPSILON is a C float: 9.99999996e-13)
     cos = (x1 * x2).sum(-1) / (((x1 * x1).sum(-1) + eps) * ((x2 * x2).sum(-1) + eps)).sqrt()
