@@ -142,8 +142,11 @@ def scaled_operands(op: str, a: Any, b: Any, alpha: Any) -> Tuple[Tensor, Tensor
     a, b, alpha = *operands(op, a, b), scalar_arg(alpha)
     dtype = result_dtype((a, b))
     if not (_scale_factor(alpha, dtype) or dtype.kind == "b" and isinstance(alpha, (numbers.Integral, np.bool_))):
-        raise TypeError(f"{op}: alpha must be a number, an integer for an integer result and a bool only for a bool "
-                        f"one (as torch), got {alpha!r} for a {dtype_name(dtype)} result")
+        # (torch: a TypeError for no number, a RuntimeError for one of the wrong kind)
+        wrong_kind = isinstance(alpha, (numbers.Number, np.bool_))
+        raise (_RuntimeTypeError if wrong_kind else TypeError)(
+            f"{op}: alpha must be a number, an integer for an integer result and a bool only for a bool one (as "
+            f"torch), got {alpha!r} for a {dtype_name(dtype)} result")
     if b.dtype != dtype:
         b = b.astype(dtype)
     return a, b * (bool(alpha) if dtype.kind == "b" else alpha)
