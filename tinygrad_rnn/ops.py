@@ -20,11 +20,11 @@ import numpy as np
 from . import backend, return_types
 from .backend import xp_of
 from .creation import as_tensor
-from .tensor import (ComplexNotSupportedError, Function, Tensor, _byte_offset, _complex_of, _defaults, _dt, _input,
-                     _IndexTypeError, _IndexValueError, _mode, _NotImplementedTypeError, _NotImplementedValueError,
-                     _OpName, _RuntimeIndexError, _RuntimeIndexValueError, _RuntimeTypeError, _RuntimeTypeValueError,
-                     _RuntimeValueError, _RuntimeZeroDivisionError, _is_sparse, check_devices, complex_check,
-                     complex_ok, describe, dtype_name, host_ints, int_value, warn_once)
+from .tensor import (ComplexNotSupportedError, Function, Tensor, _AttributeTypeError, _byte_offset, _complex_of,
+                     _defaults, _dt, _input, _IndexTypeError, _IndexValueError, _mode, _NotImplementedTypeError,
+                     _NotImplementedValueError, _OpName, _RuntimeIndexError, _RuntimeIndexValueError, _RuntimeTypeError,
+                     _RuntimeTypeValueError, _RuntimeValueError, _RuntimeZeroDivisionError, _is_sparse, check_devices,
+                     complex_check, complex_ok, describe, dtype_name, host_ints, int_value, warn_once)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -4516,6 +4516,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None
     if not isinstance(tensors[0], Tensor) and _is_sparse(tensors[0]):  # (sparse COO tensors: sparse.py's)
         from .sparse import stack as sparse_stack  # noqa: PLC0415
         return sparse_stack(tensors, int_arg(dim, "stack", "dim"))
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise _AttributeTypeError(f"stack: expected Tensor as element {i} in argument 0, but got "
+                                      f"{type(t).__name__}")
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise _RuntimeValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")

@@ -34,7 +34,7 @@ import numpy as np
 from . import backend
 from .nn.module import Parameter
 from .sparse import SparseCooTensor
-from .tensor import Tensor, complex_ok, dtype_name
+from .tensor import Tensor, _AttributeTypeError, complex_ok, dtype_name
 
 FORMAT_NAME = "tinygrad_rnn"
 FORMAT_VERSION = 2  # (2: sparse COO tensors, "sparse_coo" nodes; a file without one is still written as 1)
@@ -58,16 +58,12 @@ class _CheckpointIsADirectoryError(SerializationError, IsADirectoryError):
     """load() was given a directory's path (also an IsADirectoryError, as torch.load raises)."""
 
 
-class _FileArgumentError(AttributeError, TypeError):
-    """save() or load() was given neither a path nor a file object (an int, None): torch raises an AttributeError
-    (the object has no 'write', or no 'seek'); a TypeError too, as raised here before (os.fspath's)."""
-
-
 def _check_file_argument(f: Any, op: str, method: str) -> None:
-    """f a path (str, bytes, os.PathLike) or a file object with ``method``; else _FileArgumentError naming op."""
+    """f a path (str, bytes, os.PathLike) or a file object with ``method``; else an AttributeError naming op, as torch's
+    (the object has no 'write', or no 'seek'), and a TypeError, as raised here before (os.fspath's)."""
     if not hasattr(f, method) and not isinstance(f, (str, bytes, os.PathLike)):
-        raise _FileArgumentError(f"{op}: expected 'f' to be a string, path, or a file-like object with a '{method}' "
-                                 f"attribute, got {type(f).__name__}")
+        raise _AttributeTypeError(f"{op}: expected 'f' to be a string, path, or a file-like object with a "
+                                  f"'{method}' attribute, got {type(f).__name__}")
 
 
 class _EmptyCheckpointError(SerializationError, EOFError):

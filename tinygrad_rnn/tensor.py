@@ -668,6 +668,19 @@ class _NotImplementedValueError(NotImplementedError, ValueError):
     (a RuntimeError); a ValueError too, as raised here before."""
 
 
+class _AttributeTypeError(AttributeError, TypeError):
+    """An argument of the wrong kind that torch's parser refuses with a TypeError (x.view_as([1, 2])) where this
+    package failed reading an attribute of it (an AttributeError), or that torch reads an attribute of (save's 'f'
+    without 'write': an AttributeError) where this package raised a TypeError: both, for code catching either."""
+
+
+def _other_tensor(op: str, other: Any) -> Any:
+    """other, a Tensor (or a sparse tensor) that op (type_as, view_as, ...) reads; else torch's TypeError."""
+    if not isinstance(other, Tensor) and not _is_sparse(other):
+        raise _AttributeTypeError(f"{op}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+    return other
+
+
 class _KeyValueError(KeyError, ValueError):
     """A dict argument missing a key torch reads (an optimizer's param group without 'params', a state dict without
     'state'): torch raises a KeyError; a ValueError too, as raised here before. Its message prints as itself (a
@@ -2739,7 +2752,7 @@ class Tensor:
         return self.to("cuda" if cuda else "cpu").astype(found[0])  # (a name without 'cuda.' is a host type)
 
     def type_as(self, other: "Tensor") -> "Tensor":
-        return self.astype(other.dtype)
+        return self.astype(_other_tensor("type_as", other).dtype)
 
     def new_zeros(self, *args: Any, size: Optional[Sequence[int]] = None, dtype: Any = None,
                   device: Optional[str] = None, requires_grad: bool = False) -> "Tensor":
@@ -2809,10 +2822,10 @@ class Tensor:
                                device=device)
 
     def view_as(self, other: "Tensor") -> "Tensor":
-        return self.view(other.shape)
+        return self.view(_other_tensor("view_as", other).shape)
 
     def reshape_as(self, other: "Tensor") -> "Tensor":
-        return self.reshape(other.shape)
+        return self.reshape(_other_tensor("reshape_as", other).shape)
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> "Tensor":
@@ -3739,7 +3752,7 @@ class Tensor:
         return _ops.broadcast_to(self, tuple(size))
 
     def expand_as(self, other: "Tensor") -> "Tensor":
-        return _ops.expand(self, other.shape)
+        return _ops.expand(self, _other_tensor("expand_as", other).shape)
 
     def repeat(self, *args: Any, repeats: Optional[Sequence[int]] = None) -> "Tensor":
         """Tiled: x.repeat(2, 3) is x's copies 2 down and 3 across (torch's repeat; numpy's tile). A copy,
@@ -3938,6 +3951,9 @@ class Tensor:
         ``memory_format=tg.channels_last`` (a 4-d tensor; channels_last_3d a 5-d one) the same in NHWC order."""
         if memory_format is contiguous_format or memory_format is preserve_format:
             return self if self.array.flags.c_contiguous else _ops.Clone()(self)
+        if not isinstance(memory_format, globals()["memory_format"]):  # (the argument shadows the class)
+            raise _AttributeTypeError(f"contiguous(): memory_format must be a tg.memory_format, got "
+                                      f"{type(memory_format).__name__}")
         memory_format._check(self.ndim, "contiguous")
         if memory_format_of(self.array, memory_format):
             return self
