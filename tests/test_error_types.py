@@ -102,6 +102,7 @@ TENSOR_OPS = [
      ValueError),
     ("where_float_condition", lambda m, d: m.where(_t(m, d, 3), _t(m, d, 3), _t(m, d, 3)), "RuntimeError", TypeError),
     ("broadcast_tensors", lambda m, d: m.broadcast_tensors(_t(m, d, 2), _t(m, d, 3)), "RuntimeError", ValueError),
+    ("abs_bool", lambda m, d: _t(m, d, 3, dtype=m.bool).abs(), "NotImplementedError", TypeError),
     ("neg_bool", lambda m, d: -_t(m, d, 3, dtype=m.bool), "RuntimeError", TypeError),
     ("bitwise_float", lambda m, d: _t(m, d, 3) & _t(m, d, 3), "NotImplementedError", TypeError),
     ("inplace_broadcast", lambda m, d: _t(m, d, 3).add_(_t(m, d, 2, 3)), "RuntimeError", ValueError),

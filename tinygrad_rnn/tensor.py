@@ -3392,7 +3392,11 @@ class Tensor:
         return _ops.Sqrt()(self._floating())
 
     def abs(self) -> "Tensor":
-        return _ops.Abs()(self) if self.array.dtype.kind != "c" else _complexops.ComplexAbs()(self)
+        kind = self.array.dtype.kind
+        if kind == "b":  # (numpy's message named its sign ufunc)
+            raise _NotImplementedTypeError("abs: not implemented for torch.bool (as torch's \"abs_cpu\" not "
+                                           "implemented for 'Bool'); use the tensor itself, or .int().abs()")
+        return _ops.Abs()(self) if kind != "c" else _complexops.ComplexAbs()(self)
 
     def log1p(self) -> "Tensor":
         return _ops.Log1p()(self._floating())
