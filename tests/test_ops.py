@@ -1935,6 +1935,24 @@ def test_getitem_repeated_indices_accumulate(device):
     np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 1.0], [0.0, 0.0], [2.0, 2.0]])
 
 
+def test_range_indexes_as_its_list_as_torch(device):
+    """A range in an index is the index array of its integers, as in torch (Rainbow's
+    ``log_ps[range(batch_size), actions]``): getitem, its gradient, setitem; an empty range picks nothing."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(24.0).reshape(2, 3, 4)
+    for index in ((range(2), [0, 2]), (slice(None), range(1, 3)), range(2), range(0), (range(2), 1, range(1, 3))):
+        x = tensor(a, device)
+        ta = torch.tensor(a, requires_grad=True)
+        y, want = x[index], ta[index]
+        np.testing.assert_array_equal(y.numpy(), want.detach().numpy())
+        y.sum().backward()
+        want.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), ta.grad.numpy())
+        x, ta = tg.tensor(a, device=device), torch.tensor(a)
+        x[index], ta[index] = -1.0, -1.0
+        np.testing.assert_array_equal(x.numpy(), ta.numpy())
+
+
 def test_uint8_index_is_a_boolean_mask_as_in_torch(device):
     """A uint8 index tensor is a mask (its non-zero entries), as torch reads it (with a deprecation warning), in
     getitem, setitem and index_put_; read as integer positions it picked other rows without a word."""

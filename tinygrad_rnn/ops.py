@@ -3051,7 +3051,7 @@ def normalize_index(x: Tensor, index: Any, op: str = "getitem") -> Tuple[tuple, 
     for i in index:
         if isinstance(i, Tensor):
             i = i.array if i.dtype != np.uint8 else _byte_mask(i.array, op)
-        elif isinstance(i, list):
+        elif isinstance(i, (list, range)):  # (a range indexes as the list of its integers, as in torch)
             i = np.asarray(i) if i else np.zeros(0, np.int64)  # ([] alone would be float64)
         if getattr(i, "dtype", None) is not None and i.ndim == 0 and i.dtype.kind in "biu":
             # a 0-d mask (np.True_, tensor(True)) acts as Python's True: a new dim, kept or empty; a 0-d integer
