@@ -568,6 +568,39 @@ def test_a_custom_optimizer_with_its_own_step_does_not_make_the_scheduler_warn()
         assert opt._step_count == 2 and opt.param_groups[0]["lr"] == 0.025
 
 
+def test_a_wrapper_subclass_that_skips_optimizer_init_steps_as_torch():
+    """A Lookahead-style wrapper subclasses Optimizer without calling its __init__ (michaelrzhang/lookahead: its
+    param_groups a property of the inner optimizer's): its own step() runs, as torch's does, where the step count
+    used to raise AttributeError; a scheduler over it sees the steps."""
+    torch = pytest.importorskip("torch")
+
+    def run(T):
+        class Lookahead(T.optim.Optimizer):
+            def __init__(self, optimizer):
+                self.optimizer = optimizer
+
+            @property
+            def param_groups(self):
+                return self.optimizer.param_groups
+
+            def step(self, closure=None):
+                return self.optimizer.step(closure)
+
+        a = T.ones(2, requires_grad=True, dtype=T.float64)
+        opt = Lookahead(T.optim.SGD([a], lr=0.1))
+        sched = T.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        for _ in range(2):
+            a.grad = T.ones(2, dtype=T.float64)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                opt.step()
+                sched.step()
+        return a.detach().numpy(), opt.param_groups[0]["lr"]
+    ours, theirs = run(tg), run(torch)
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    assert ours[1] == theirs[1] == 0.025
+
+
 @pytest.mark.parametrize("make", [lambda o, e: optim.ExponentialLR(o, gamma=0.5, last_epoch=e),
                                   lambda o, e: lr_scheduler.CosineAnnealingLR(o, T_max=3, eta_min=0.01, last_epoch=e)])
 def test_scheduler_resumed_with_last_epoch_continues_the_run(make):

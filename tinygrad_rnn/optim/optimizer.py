@@ -219,6 +219,7 @@ class Optimizer:
     # constructor's
     _legacy_options: Dict[str, Any] = {}
     _in_step = False
+    _step_count = 0  # (also for a subclass that never calls Optimizer.__init__: Lookahead wrappers, as torch runs)
     # complex parameters: "pairs" (torch's rule) updates each one's view_as_real, its gradient's and its complex
     # state's, so |g|^2, sqrt, sign, ... act on the real and imaginary parts apart (see _update_pairs); True where
     # _update is linear in p and grad, so the complex arrays update as they are (SGD, ASGD); False refuses them
