@@ -1,0 +1,2338 @@
+"""Self-supervised learning, continuous-control / distributional RL and optimizer-wrapper programs, ported: each
+written once, as its authors write it against torch, as a function of a module ``T`` (torch or tinygrad_rnn), run
+by both from the same initial weights (torch's, loaded into ours) and the same data for a few steps in float64;
+losses, outputs, every parameter's gradient and the final weights (target / momentum networks, queues and centers
+included) agree to ~1e-10. Random draws (augmented views, exploration and target-smoothing noise, rsample noise,
+NoisyLinear's factorised noise, replay sampling) come from numpy, passed in. Skipped without torch.
+
+Programs: lucidrains' byol-pytorch (NetWrapper's forward hook on a hidden layer, the singleton-cached lazy
+projector, the deep-copied EMA target encoder updated by ``ma_params.data = ...``, the cosine momentum schedule);
+the MoCo v2 CIFAR demo (SplitBatchNorm emulating shuffle-BN, the key encoder's momentum update, the normalised
+queue buffer with its pointer, the symmetric InfoNCE by einsum, the kNN monitor by topk / gather / scatter);
+SimSiam (stop-gradient by detach, the predictor's fixed learning rate group); Barlow Twins with its LARS optimizer
+(the cross-correlation, ``off_diagonal``'s flatten / view trick, in-place div_ / add_ / pow_ on views, the
+warmup-cosine schedule over two parameter groups); VICReg (variance / invariance / covariance terms, the
+FullGatherLayer autograd.Function); DINO (DINOHead with the weight-normed last layer, MultiCropWrapper over two
+crop sizes, DINOLoss's teacher centering / sharpening and temperature schedule, clip_gradients, the frozen last
+layer, the momentum teacher by ``mul_(m).add_``); CLIP (openai/CLIP's text transformer with the causal mask and
+the EOT pooling, a ViT image tower, the learnable logit_scale clamped under no_grad, open_clip's ClipLoss and
+cosine_lr); sfujim's TD3 and DDPG (target policy smoothing with clamp, twin critics, delayed actor updates,
+soft target updates, save / load by state dicts); cleanrl's SAC (tanh-squashed Normal rsample with the log_prob
+correction, automatic entropy tuning by log_alpha, twin soft Q with targets updated as stable-baselines3's
+polyak_update); Kaixhin's Rainbow (NoisyLinear, dueling C51 head, the categorical projection by index_add_,
+prioritised-replay importance weights and priority updates); davda54's SAM (two-step with e_w in the optimizer
+state, adaptive, a closure), michaelrzhang's Lookahead wrapper (slow weights, momentum pullback, state_dict save /
+load) over gradient centralization's SGD_GC.
+"""
+import copy
+import io
+import math
+from collections import defaultdict
+from functools import partial, wraps
+from importlib import import_module
+
+import numpy as np
+
+import tinygrad_rnn as tg
+from ports import compare as _compare, grads as _grads, load as _load, rng as _rng, state as _state
+
+
+def _off_diagonal(T):
+    """barlowtwins' (and VICReg's) off_diagonal, as the repositories write it."""
+    def off_diagonal(x):
+        # return a flattened view of the off-diagonal elements of a square matrix
+        n, m = x.shape
+        assert n == m
+        return x.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
+    return off_diagonal
+
+
+# ------------------------------------------------------------------------------------------------------------- BYOL
+def byol(T, sd, views, warm, steps=3):
+    """lucidrains/byol-pytorch's BYOL (augmentations replaced by views drawn in numpy): the online NetWrapper with a
+    forward hook on the backbone's hidden layer, the singleton-cached projector made at the first forward (the
+    constructor's dry run), the predictor, the target encoder deep-copied with requires_grad off, the normalised
+    MSE loss, SGD, update_moving_average, and the paper's cosine schedule of the EMA decay."""
+    nn = T.nn
+    F = nn.functional
+
+    def default(val, def_val):
+        return def_val if val is None else val
+
+    def flatten(t):
+        return t.reshape(t.shape[0], -1)
+
+    def singleton(cache_key):
+        def inner_fn(fn):
+            @wraps(fn)
+            def wrapper(self, *args, **kwargs):
+                instance = getattr(self, cache_key)
+                if instance is not None:
+                    return instance
+                instance = fn(self, *args, **kwargs)
+                setattr(self, cache_key, instance)
+                return instance
+            return wrapper
+        return inner_fn
+
+    def get_module_device(module):
+        return next(module.parameters()).device
+
+    def set_requires_grad(model, val):
+        for p in model.parameters():
+            p.requires_grad = val
+
+    def loss_fn(x, y):
+        x = F.normalize(x, dim=-1, p=2)
+        y = F.normalize(y, dim=-1, p=2)
+        return 2 - 2 * (x * y).sum(dim=-1)
+
+    class EMA():
+        def __init__(self, beta):
+            super().__init__()
+            self.beta = beta
+
+        def update_average(self, old, new):
+            if old is None:
+                return new
+            return old * self.beta + (1 - self.beta) * new
+
+    def update_moving_average(ema_updater, ma_model, current_model):
+        for current_params, ma_params in zip(current_model.parameters(), ma_model.parameters()):
+            old_weight, up_weight = ma_params.data, current_params.data
+            ma_params.data = ema_updater.update_average(old_weight, up_weight)
+
+    def MLP(dim, projection_size, hidden_size=4096):
+        return nn.Sequential(
+            nn.Linear(dim, hidden_size),
+            nn.BatchNorm1d(hidden_size),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden_size, projection_size)
+        )
+
+    class NetWrapper(nn.Module):
+        def __init__(self, net, projection_size, projection_hidden_size, layer=-2):
+            super().__init__()
+            self.net = net
+            self.layer = layer
+            self.projector = None
+            self.projection_size = projection_size
+            self.projection_hidden_size = projection_hidden_size
+            self.hidden = {}
+            self.hook_registered = False
+
+        def _find_layer(self):
+            if type(self.layer) == str:
+                modules = dict([*self.net.named_modules()])
+                return modules.get(self.layer, None)
+            elif type(self.layer) == int:
+                children = [*self.net.children()]
+                return children[self.layer]
+            return None
+
+        def _hook(self, _, input, output):
+            device = input[0].device
+            self.hidden[device] = flatten(output)
+
+        def _register_hook(self):
+            layer = self._find_layer()
+            assert layer is not None, f'hidden layer ({self.layer}) not found'
+            layer.register_forward_hook(self._hook)
+            self.hook_registered = True
+
+        @singleton('projector')
+        def _get_projector(self, hidden):
+            _, dim = hidden.shape
+            projector = MLP(dim, self.projection_size, self.projection_hidden_size)
+            return projector.to(hidden)
+
+        def get_representation(self, x):
+            if self.layer == -1:
+                return self.net(x)
+            if not self.hook_registered:
+                self._register_hook()
+            self.hidden.clear()
+            _ = self.net(x)
+            hidden = self.hidden[x.device]
+            self.hidden.clear()
+            assert hidden is not None, f'hidden layer {self.layer} never emitted an output'
+            return hidden
+
+        def forward(self, x, return_projection=True):
+            representation = self.get_representation(x)
+            if not return_projection:
+                return representation
+            projector = self._get_projector(representation)
+            projection = projector(representation)
+            return projection, representation
+
+    class BYOL(nn.Module):
+        def __init__(self, net, image_size, hidden_layer=-2, projection_size=256, projection_hidden_size=4096,
+                     augment_fn=None, augment_fn2=None, moving_average_decay=0.99, use_momentum=True):
+            super().__init__()
+            self.net = net
+            self.augment1 = augment_fn
+            self.augment2 = default(augment_fn2, self.augment1)
+            self.online_encoder = NetWrapper(net, projection_size, projection_hidden_size, layer=hidden_layer)
+            self.use_momentum = use_momentum
+            self.target_encoder = None
+            self.target_ema_updater = EMA(moving_average_decay)
+            self.online_predictor = MLP(projection_size, projection_size, projection_hidden_size)
+            device = get_module_device(net)
+            self.to(device)
+            # send a mock image tensor to instantiate singleton parameters
+            self.forward(T.from_numpy(warm))  # (torch.randn(2, 3, image_size, image_size, device=device))
+
+        @singleton('target_encoder')
+        def _get_target_encoder(self):
+            target_encoder = copy.deepcopy(self.online_encoder)
+            set_requires_grad(target_encoder, False)
+            return target_encoder
+
+        def reset_moving_average(self):
+            del self.target_encoder
+            self.target_encoder = None
+
+        def update_moving_average(self):
+            assert self.use_momentum, 'you do not need to update the moving average'
+            assert self.target_encoder is not None, 'target encoder has not been created yet'
+            update_moving_average(self.target_ema_updater, self.target_encoder, self.online_encoder)
+
+        def forward(self, x, return_embedding=False, return_projection=True):
+            assert not (self.training and x.shape[0] == 1), 'you must have greater than 1 sample'
+            if return_embedding:
+                return self.online_encoder(x, return_projection=return_projection)
+            image_one, image_two = self.augment1(x), self.augment2(x)
+            images = T.cat((image_one, image_two), dim=0)
+            online_projections, _ = self.online_encoder(images)
+            online_predictions = self.online_predictor(online_projections)
+            online_pred_one, online_pred_two = online_predictions.chunk(2, dim=0)
+            with T.no_grad():
+                target_encoder = self._get_target_encoder() if self.use_momentum else self.online_encoder
+                target_projections, _ = target_encoder(images)
+                target_projections = target_projections.detach()
+                target_proj_one, target_proj_two = target_projections.chunk(2, dim=0)
+            loss_one = loss_fn(online_pred_one, target_proj_two.detach())
+            loss_two = loss_fn(online_pred_two, target_proj_one.detach())
+            loss = loss_one + loss_two
+            return loss.mean()
+
+    drawn = iter(views)
+    dry_run = [True]
+
+    def augment(x):  # (DefaultAug's random crops / jitter: a view drawn in numpy; the dry run's mock image as is)
+        return x if dry_run[0] else T.from_numpy(next(drawn))
+
+    resnet = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                           nn.Flatten(), nn.Linear(4, 10))
+    learner = BYOL(resnet, image_size=6, hidden_layer=-2, projection_size=5, projection_hidden_size=7,
+                   augment_fn=augment)
+    dry_run[0] = False
+    if sd is None:
+        return _state(learner)
+    _load(T, learner, sd)
+    # (SGD, not the README's Adam: the biases in front of BatchNorm get zero gradients up to roundoff, which Adam
+    # would scale up to full steps)
+    opt = T.optim.SGD(learner.parameters(), lr=0.05, momentum=0.9)
+    out = []
+    base_tau = 0.9
+    for k in range(steps):
+        learner.target_ema_updater.beta = 1 - (1 - base_tau) * (math.cos(math.pi * k / steps) + 1) / 2
+        loss = learner(T.from_numpy(warm))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        learner.update_moving_average()
+        out += [loss, _grads(learner)]
+    assert all(not p.requires_grad for p in learner.target_encoder.parameters())
+    with T.no_grad():
+        out.append(learner(T.from_numpy(warm), return_embedding=True))
+    out.append(learner.state_dict())
+    return out
+
+
+def test_byol_ema_target_hooked_projector_and_momentum_schedule(torch):
+    rng = _rng()
+    warm = rng.standard_normal((4, 3, 6, 6))
+    views = [rng.standard_normal((4, 3, 6, 6)) for _ in range(6)]
+    sd = byol(torch, None, iter(()), warm)
+    _compare(byol(tg, sd, views, warm), byol(torch, sd, views, warm))
+
+
+# ------------------------------------------------------------------------------------------------------------ MoCo
+def moco(T, sd, data, perms, memory, memory_labels, test, test_labels, epochs=2):
+    """facebookresearch/moco's CIFAR-10 demo (moco_cifar10_demo.ipynb): SplitBatchNorm (shuffle-BN emulated on
+    one device by batch-norming ``num_splits`` groups as channels), ModelBase, ModelMoCo with the symmetric loss,
+    the key encoder's momentum update, the single-GPU batch shuffle (its randperm drawn in numpy) / unshuffle by
+    argsort, the queue dequeue / enqueue, SGD with weight decay and the cosine adjust_learning_rate, the kNN
+    monitor (feature bank, topk, gather, scatter of one-hot labels)."""
+    nn = T.nn
+    F = nn.functional
+    drawn = iter(perms or ())
+
+    class SplitBatchNorm(nn.BatchNorm2d):
+        def __init__(self, num_features, num_splits, **kw):
+            super().__init__(num_features, **kw)
+            self.num_splits = num_splits
+
+        def forward(self, input):
+            N, C, H, W = input.shape
+            if self.training or not self.track_running_stats:
+                running_mean_split = self.running_mean.repeat(self.num_splits)
+                running_var_split = self.running_var.repeat(self.num_splits)
+                outcome = nn.functional.batch_norm(
+                    input.view(-1, C * self.num_splits, H, W), running_mean_split, running_var_split,
+                    self.weight.repeat(self.num_splits), self.bias.repeat(self.num_splits),
+                    True, self.momentum, self.eps).view(N, C, H, W)
+                self.running_mean.data.copy_(running_mean_split.view(self.num_splits, C).mean(dim=0))
+                self.running_var.data.copy_(running_var_split.view(self.num_splits, C).mean(dim=0))
+                return outcome
+            else:
+                return nn.functional.batch_norm(
+                    input, self.running_mean, self.running_var,
+                    self.weight, self.bias, False, self.momentum, self.eps)
+
+    class ModelBase(nn.Module):
+        """Common CIFAR ResNet recipe (a two-block stand-in for resnet18 here)."""
+        def __init__(self, feature_dim=128, arch=None, bn_splits=16):
+            super(ModelBase, self).__init__()
+            norm_layer = partial(SplitBatchNorm, num_splits=bn_splits) if bn_splits > 1 else nn.BatchNorm2d
+            self.net = nn.Sequential(nn.Conv2d(3, 4, 3, 1, 1, bias=False), norm_layer(4), nn.ReLU(inplace=True),
+                                     nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, 1, 1, bias=False), norm_layer(6),
+                                     nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(1),
+                                     nn.Linear(6, feature_dim))
+
+        def forward(self, x):
+            x = self.net(x)
+            # note: not normalized here
+            return x
+
+    class ModelMoCo(nn.Module):
+        def __init__(self, dim=128, K=4096, m=0.99, T_=0.1, arch='resnet18', bn_splits=8, symmetric=True):
+            super(ModelMoCo, self).__init__()
+            self.K = K
+            self.m = m
+            self.T = T_
+            self.symmetric = symmetric
+            # create the encoders
+            self.encoder_q = ModelBase(feature_dim=dim, arch=arch, bn_splits=bn_splits)
+            self.encoder_k = ModelBase(feature_dim=dim, arch=arch, bn_splits=bn_splits)
+            for param_q, param_k in zip(self.encoder_q.parameters(), self.encoder_k.parameters()):
+                param_k.data.copy_(param_q.data)  # initialize
+                param_k.requires_grad = False  # not update by gradient
+            # create the queue
+            self.register_buffer("queue", T.randn(dim, K))
+            self.queue = nn.functional.normalize(self.queue, dim=0)
+            self.register_buffer("queue_ptr", T.zeros(1, dtype=T.long))
+
+        @T.no_grad()
+        def _momentum_update_key_encoder(self):
+            """Momentum update of the key encoder"""
+            for param_q, param_k in zip(self.encoder_q.parameters(), self.encoder_k.parameters()):
+                param_k.data = param_k.data * self.m + param_q.data * (1. - self.m)
+
+        @T.no_grad()
+        def _dequeue_and_enqueue(self, keys):
+            batch_size = keys.shape[0]
+            ptr = int(self.queue_ptr)
+            assert self.K % batch_size == 0  # for simplicity
+            # replace the keys at ptr (dequeue and enqueue)
+            self.queue[:, ptr:ptr + batch_size] = keys.t()  # transpose
+            ptr = (ptr + batch_size) % self.K  # move pointer
+            self.queue_ptr[0] = ptr
+
+        @T.no_grad()
+        def _batch_shuffle_single_gpu(self, x):
+            """Batch shuffle, for making use of BatchNorm."""
+            # random shuffle index
+            idx_shuffle = T.from_numpy(next(drawn))  # (torch.randperm(x.shape[0]).cuda())
+            # index for restoring
+            idx_unshuffle = T.argsort(idx_shuffle)
+            return x[idx_shuffle], idx_unshuffle
+
+        @T.no_grad()
+        def _batch_unshuffle_single_gpu(self, x, idx_unshuffle):
+            """Undo batch shuffle."""
+            return x[idx_unshuffle]
+
+        def contrastive_loss(self, im_q, im_k):
+            # compute query features
+            q = self.encoder_q(im_q)  # queries: NxC
+            q = nn.functional.normalize(q, dim=1)  # already normalized
+            # compute key features
+            with T.no_grad():  # no gradient to keys
+                # shuffle for making use of BN
+                im_k_, idx_unshuffle = self._batch_shuffle_single_gpu(im_k)
+                k = self.encoder_k(im_k_)  # keys: NxC
+                k = nn.functional.normalize(k, dim=1)  # already normalized
+                # undo shuffle
+                k = self._batch_unshuffle_single_gpu(k, idx_unshuffle)
+            # compute logits
+            # Einstein sum is more intuitive
+            # positive logits: Nx1
+            l_pos = T.einsum('nc,nc->n', [q, k]).unsqueeze(-1)
+            # negative logits: NxK
+            l_neg = T.einsum('nc,ck->nk', [q, self.queue.clone().detach()])
+            # logits: Nx(1+K)
+            logits = T.cat([l_pos, l_neg], dim=1)
+            # apply temperature
+            logits /= self.T
+            # labels: positive key indicators
+            labels = T.zeros(logits.shape[0], dtype=T.long)
+            loss = nn.CrossEntropyLoss()(logits, labels)
+            return loss, q, k
+
+        def forward(self, im1, im2):
+            # update the key encoder
+            with T.no_grad():  # no gradient to keys
+                self._momentum_update_key_encoder()
+            # compute loss
+            if self.symmetric:  # asymmetric loss
+                loss_12, q1, k2 = self.contrastive_loss(im1, im2)
+                loss_21, q2, k1 = self.contrastive_loss(im2, im1)
+                loss = loss_12 + loss_21
+                k = T.cat([k1, k2], dim=0)
+            else:  # asymmetric loss
+                loss, q, k = self.contrastive_loss(im1, im2)
+            self._dequeue_and_enqueue(k)
+            return loss
+
+    def test_knn(net, memory_data, memory_targets, test_data, test_targets, classes, knn_k, knn_t):
+        net.eval()
+        total_top1, total_num, feature_bank = 0.0, 0, []
+        with T.no_grad():
+            # generate feature bank
+            for data in memory_data:
+                feature = net(data)
+                feature = F.normalize(feature, dim=1)
+                feature_bank.append(feature)
+            # [D, N]
+            feature_bank = T.cat(feature_bank, dim=0).t().contiguous()
+            # [N]
+            feature_labels = T.tensor(memory_targets, device=feature_bank.device)
+            # loop test data to predict the label by weighted knn search
+            for data, target in zip(test_data, test_targets):
+                feature = net(data)
+                feature = F.normalize(feature, dim=1)
+                pred_labels = knn_predict(feature, feature_bank, feature_labels, classes, knn_k, knn_t)
+                total_num += data.size(0)
+                total_top1 += (pred_labels[:, 0] == target).float().sum().item()
+        return total_top1 / total_num * 100, pred_labels
+
+    def knn_predict(feature, feature_bank, feature_labels, classes, knn_k, knn_t):
+        # compute cos similarity between each feature vector and feature bank ---> [B, N]
+        sim_matrix = T.mm(feature, feature_bank)
+        # [B, K]
+        sim_weight, sim_indices = sim_matrix.topk(k=knn_k, dim=-1)
+        # [B, K]
+        sim_labels = T.gather(feature_labels.expand(feature.size(0), -1), dim=-1, index=sim_indices)
+        sim_weight = (sim_weight / knn_t).exp()
+        # counts for each class
+        one_hot_label = T.zeros(feature.size(0) * knn_k, classes, device=sim_labels.device)
+        # [B*K, C]
+        one_hot_label = one_hot_label.scatter(dim=-1, index=sim_labels.view(-1, 1), value=1.0)
+        # weighted score ---> [B, C]
+        pred_scores = T.sum(one_hot_label.view(feature.size(0), -1, classes) * sim_weight.unsqueeze(dim=-1), dim=1)
+        pred_labels = pred_scores.argsort(dim=-1, descending=True)
+        return pred_labels
+
+    model = ModelMoCo(dim=5, K=8, m=0.9, T_=0.1, bn_splits=2, symmetric=True)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    lr, wd, out = 0.06, 5e-4, []
+    optimizer = T.optim.SGD(model.parameters(), lr=lr, weight_decay=wd, momentum=0.9)
+    for epoch in range(epochs):
+        # adjust_learning_rate (cosine)
+        lr_ = lr * 0.5 * (1. + math.cos(math.pi * epoch / epochs))
+        for param_group in optimizer.param_groups:
+            param_group['lr'] = lr_
+        model.train()
+        for im_1, im_2 in data:
+            im_1, im_2 = T.from_numpy(im_1), T.from_numpy(im_2)
+            loss = model(im_1, im_2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            out += [loss, _grads(model)]
+        memory_data = [T.from_numpy(x) for x in memory]
+        test_data = [T.from_numpy(x) for x in test]
+        test_targets = [T.from_numpy(y) for y in test_labels]
+        out += list(test_knn(model.encoder_q, memory_data, memory_labels, test_data, test_targets, 3, 4, 0.1))
+    out += [model.queue, model.queue_ptr, model.state_dict()]
+    return out
+
+
+def test_moco_v2_queue_split_batchnorm_and_knn_monitor(torch):
+    rng = _rng(1)
+    sd = moco(torch, None, None, None, None, None, None, None)
+    data = [(rng.standard_normal((4, 3, 4, 4)), rng.standard_normal((4, 3, 4, 4))) for _ in range(2)]
+    perms = [rng.permutation(4) for _ in range(8)]
+    memory = [rng.standard_normal((5, 3, 4, 4)) for _ in range(2)]
+    memory_labels = rng.integers(0, 3, 10).tolist()
+    test = [rng.standard_normal((3, 3, 4, 4))]
+    test_labels = [rng.integers(0, 3, 3)]
+    args = (data, perms, memory, memory_labels, test, test_labels)
+    _compare(moco(tg, sd, *args), moco(torch, sd, *args))
+
+
+# ------------------------------------------------------------------------------- SimSiam, Barlow Twins, VICReg
+def _tiny_resnet(T, num_classes=10, zero_init_residual=False):
+    """The torchvision resnet stand-in the three repositories build on: a conv stem, one residual basic block
+    (zero_init_residual zeroes its last BN's weight), global pooling and ``fc``."""
+    nn = T.nn
+
+    class BasicBlock(nn.Module):
+        def __init__(self, planes):
+            super().__init__()
+            self.conv1 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(planes)
+
+        def forward(self, x):
+            identity = x
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            out += identity
+            return self.relu(out)
+
+    class ResNet(nn.Module):
+        def __init__(self, num_classes, zero_init_residual):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 4, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(4)
+            self.relu = nn.ReLU(inplace=True)
+            self.layer1 = BasicBlock(4)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(4, num_classes)
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if zero_init_residual:
+                for m in self.modules():
+                    if isinstance(m, BasicBlock):
+                        nn.init.constant_(m.bn2.weight, 0)
+
+        def forward(self, x):
+            x = self.layer1(self.relu(self.bn1(self.conv1(x))))
+            x = T.flatten(self.avgpool(x), 1)
+            return self.fc(x)
+
+    return ResNet(num_classes, zero_init_residual)
+
+
+def simsiam(T, sd, views, epochs=3):
+    """facebookresearch/simsiam: the encoder's fc replaced by the 3-layer projection MLP ending in an affine-free
+    BatchNorm1d (the hijacked fc's bias frozen), the bottleneck predictor, stop-gradient by detach, the negative
+    cosine similarity of nn.CosineSimilarity, SGD over the fix_lr parameter groups and adjust_learning_rate."""
+    nn = T.nn
+
+    class SimSiam(nn.Module):
+        def __init__(self, base_encoder, dim=2048, pred_dim=512):
+            super(SimSiam, self).__init__()
+            # create the encoder
+            # num_classes is the output fc dimension, zero-initialize last BNs
+            self.encoder = base_encoder(num_classes=dim, zero_init_residual=True)
+            # build a 3-layer projector
+            prev_dim = self.encoder.fc.weight.shape[1]
+            self.encoder.fc = nn.Sequential(nn.Linear(prev_dim, prev_dim, bias=False),
+                                            nn.BatchNorm1d(prev_dim),
+                                            nn.ReLU(inplace=True),  # first layer
+                                            nn.Linear(prev_dim, prev_dim, bias=False),
+                                            nn.BatchNorm1d(prev_dim),
+                                            nn.ReLU(inplace=True),  # second layer
+                                            self.encoder.fc,
+                                            nn.BatchNorm1d(dim, affine=False))  # output layer
+            self.encoder.fc[6].bias.requires_grad = False  # hack: not use bias as it is followed by BN
+            # build a 2-layer predictor
+            self.predictor = nn.Sequential(nn.Linear(dim, pred_dim, bias=False),
+                                           nn.BatchNorm1d(pred_dim),
+                                           nn.ReLU(inplace=True),  # hidden layer
+                                           nn.Linear(pred_dim, dim))  # output layer
+
+        def forward(self, x1, x2):
+            # compute features for one view
+            z1 = self.encoder(x1)  # NxC
+            z2 = self.encoder(x2)  # NxC
+            p1 = self.predictor(z1)  # NxC
+            p2 = self.predictor(z2)  # NxC
+            return p1, p2, z1.detach(), z2.detach()
+
+    def adjust_learning_rate(optimizer, init_lr, epoch, epochs):
+        """Decay the learning rate based on schedule"""
+        cur_lr = init_lr * 0.5 * (1. + math.cos(math.pi * epoch / epochs))
+        for param_group in optimizer.param_groups:
+            if 'fix_lr' in param_group and param_group['fix_lr']:
+                param_group['lr'] = init_lr
+            else:
+                param_group['lr'] = cur_lr
+
+    model = SimSiam(partial(_tiny_resnet, T), dim=6, pred_dim=3)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    init_lr = 0.05 * 4 / 256 * 64
+    criterion = nn.CosineSimilarity(dim=1)
+    optim_params = [{'params': model.encoder.parameters(), 'fix_lr': False},
+                    {'params': model.predictor.parameters(), 'fix_lr': True}]
+    optimizer = T.optim.SGD(optim_params, init_lr, momentum=0.9, weight_decay=1e-4)
+    out = []
+    for epoch in range(epochs):
+        adjust_learning_rate(optimizer, init_lr, epoch, epochs)
+        model.train()
+        for images in views[epoch]:
+            p1, p2, z1, z2 = model(x1=T.from_numpy(images[0]), x2=T.from_numpy(images[1]))
+            loss = -(criterion(p1, z2).mean() + criterion(p2, z1).mean()) * 0.5
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            out += [loss, p1, z2, _grads(model)]
+    assert model.encoder.fc[6].bias.grad is None
+    out += [optimizer.state_dict()["param_groups"][1]["lr"], model.state_dict()]
+    return out
+
+
+def test_simsiam_stop_gradient_and_fixed_predictor_lr(torch):
+    rng = _rng(2)
+    views = [[rng.standard_normal((2, 5, 3, 4, 4))] for _ in range(3)]
+    sd = simsiam(torch, None, None)
+    _compare(simsiam(tg, sd, views), simsiam(torch, sd, views))
+
+
+def _lars(T, kind):
+    """barlowtwins' LARS (kind 'barlow': boolean filters, exclude_bias_and_norm a method) or VICReg's (kind
+    'vicreg': the filters are functions, None for none)."""
+    optim = T.optim
+
+    class LARS(optim.Optimizer):
+        def __init__(self, params, lr, weight_decay=0, momentum=0.9, eta=0.001,
+                     weight_decay_filter=False, lars_adaptation_filter=False):
+            defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, eta=eta,
+                            weight_decay_filter=weight_decay_filter, lars_adaptation_filter=lars_adaptation_filter)
+            super().__init__(params, defaults)
+
+        def exclude_bias_and_norm(self, p):
+            return p.ndim == 1
+
+        def _no_decay(self, g, p):
+            if kind == 'barlow':
+                return not g['weight_decay_filter'] or not self.exclude_bias_and_norm(p)
+            return g['weight_decay_filter'] is None or not g['weight_decay_filter'](p)
+
+        def _adapt(self, g, p):
+            if kind == 'barlow':
+                return not g['lars_adaptation_filter'] or not self.exclude_bias_and_norm(p)
+            return g['lars_adaptation_filter'] is None or not g['lars_adaptation_filter'](p)
+
+        @T.no_grad()
+        def step(self):
+            for g in self.param_groups:
+                for p in g['params']:
+                    dp = p.grad
+                    if dp is None:
+                        continue
+                    if self._no_decay(g, p):
+                        dp = dp.add(p, alpha=g['weight_decay'])
+                    if self._adapt(g, p):
+                        param_norm = T.norm(p)
+                        update_norm = T.norm(dp)
+                        one = T.ones_like(param_norm)
+                        q = T.where(param_norm > 0.,
+                                    T.where(update_norm > 0,
+                                            (g['eta'] * param_norm / update_norm), one), one)
+                        dp = dp.mul(q)
+                    param_state = self.state[p]
+                    if 'mu' not in param_state:
+                        param_state['mu'] = T.zeros_like(p)
+                    mu = param_state['mu']
+                    mu.mul_(g['momentum']).add_(dp)
+                    p.add_(mu, alpha=-g['lr'])
+    return LARS
+
+
+def barlow_twins(T, sd, views, lambd=0.0051, batch_size=4, epochs=2):
+    """facebookresearch/barlowtwins main.py: the backbone with fc = nn.Identity(), the projector parsed from a
+    '-'-joined string, the affine-free BatchNorm1d, the cross-correlation c.div_ / on_diag by
+    torch.diagonal(c).add_(-1).pow_(2), off_diagonal(c).pow_(2), LARS over weight / bias groups with
+    adjust_learning_rate's warmup then cosine, and the checkpoint dict saved and resumed (torch.save / load)."""
+    nn = T.nn
+    off_diagonal = _off_diagonal(T)
+
+    class Args:
+        projector = '6-6-5'
+        learning_rate_weights = 0.2
+        learning_rate_biases = 0.0048
+        weight_decay = 1e-6
+    args = Args()
+    args.lambd, args.batch_size, args.epochs = lambd, batch_size, epochs
+
+    class BarlowTwins(nn.Module):
+        def __init__(self, args):
+            super().__init__()
+            self.args = args
+            self.backbone = _tiny_resnet(T, zero_init_residual=True)
+            self.backbone.fc = nn.Identity()
+            # projector
+            sizes = [4] + list(map(int, args.projector.split('-')))
+            layers = []
+            for i in range(len(sizes) - 2):
+                layers.append(nn.Linear(sizes[i], sizes[i + 1], bias=False))
+                layers.append(nn.BatchNorm1d(sizes[i + 1]))
+                layers.append(nn.ReLU(inplace=True))
+            layers.append(nn.Linear(sizes[-2], sizes[-1], bias=False))
+            self.projector = nn.Sequential(*layers)
+            # normalization layer for the representations z1 and z2
+            self.bn = nn.BatchNorm1d(sizes[-1], affine=False)
+
+        def forward(self, y1, y2):
+            z1 = self.projector(self.backbone(y1))
+            z2 = self.projector(self.backbone(y2))
+            # empirical cross-correlation matrix
+            c = self.bn(z1).T @ self.bn(z2)
+            # sum the cross-correlation matrix between all gpus
+            c.div_(self.args.batch_size)
+            on_diag = T.diagonal(c).add_(-1).pow_(2).sum()
+            off_diag = off_diagonal(c).pow_(2).sum()
+            loss = on_diag + self.args.lambd * off_diag
+            return loss
+
+    def adjust_learning_rate(args, optimizer, loader, step):
+        max_steps = args.epochs * len(loader)
+        warmup_steps = 1 * len(loader)
+        base_lr = args.batch_size / 256
+        if step < warmup_steps:
+            lr = base_lr * step / warmup_steps
+        else:
+            step -= warmup_steps
+            max_steps -= warmup_steps
+            q = 0.5 * (1 + math.cos(math.pi * step / max_steps))
+            end_lr = base_lr * 0.001
+            lr = base_lr * q + end_lr * (1 - q)
+        optimizer.param_groups[0]['lr'] = lr * args.learning_rate_weights
+        optimizer.param_groups[1]['lr'] = lr * args.learning_rate_biases
+
+    model = BarlowTwins(args)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    param_weights = []
+    param_biases = []
+    for param in model.parameters():
+        if param.ndim == 1:
+            param_biases.append(param)
+        else:
+            param_weights.append(param)
+    parameters = [{'params': param_weights}, {'params': param_biases}]
+    LARS = _lars(T, 'barlow')
+    optimizer = LARS(parameters, lr=0, weight_decay=args.weight_decay,
+                     weight_decay_filter=True, lars_adaptation_filter=True)
+    out, loader = [], views
+    for epoch in range(0, args.epochs):
+        for step, (y1, y2) in enumerate(loader, start=epoch * len(loader)):
+            y1, y2 = T.from_numpy(y1), T.from_numpy(y2)
+            adjust_learning_rate(args, optimizer, loader, step)
+            optimizer.zero_grad()
+            loss = model.forward(y1, y2)
+            loss.backward()
+            out += [loss, _grads(model)]
+            optimizer.step()
+        if epoch == 0:  # save checkpoint, and resume from it
+            state = dict(epoch=epoch + 1, model=model.state_dict(), optimizer=optimizer.state_dict())
+            buf = io.BytesIO()
+            T.save(state, buf)
+            buf.seek(0)
+            ckpt = T.load(buf, map_location='cpu')
+            model.load_state_dict(ckpt['model'])
+            optimizer.load_state_dict(ckpt['optimizer'])
+            out.append([optimizer.state[p]['mu'] for p in param_weights])
+    out.append(model.state_dict())
+    return out
+
+
+def test_barlow_twins_cross_correlation_and_lars(torch):
+    rng = _rng(3)
+    views = [(rng.standard_normal((4, 3, 4, 4)), rng.standard_normal((4, 3, 4, 4))) for _ in range(2)]
+    sd = barlow_twins(torch, None, None)
+    _compare(barlow_twins(tg, sd, views), barlow_twins(torch, sd, views))
+
+
+def vicreg(T, sd, views, steps=3):
+    """facebookresearch/vicreg main_vicreg.py: the invariance (mse), variance (relu of 1 - std by sqrt(var +
+    1e-4)) and covariance (off_diagonal of x.T @ x) terms over FullGatherLayer's gathered batch (an
+    autograd.Function returning a tuple, one process's world), LARS with exclude_bias_and_norm filters."""
+    nn = T.nn
+    F = nn.functional
+    off_diagonal = _off_diagonal(T)
+
+    class Args:
+        mlp = '6-6-5'
+        batch_size = 4
+        sim_coeff = 25.0
+        std_coeff = 25.0
+        cov_coeff = 1.0
+        base_lr = 0.2
+        wd = 1e-6
+    args = Args()
+
+    class FullGatherLayer(T.autograd.Function):
+        """Gather tensors from all process and support backward propagation for the gradients across processes."""
+        @staticmethod
+        def forward(ctx, x):
+            output = [T.zeros_like(x) for _ in range(1)]  # (dist.get_world_size())
+            output[0].copy_(x)  # (dist.all_gather(output, x))
+            return tuple(output)
+
+        @staticmethod
+        def backward(ctx, *grads):
+            all_gradients = T.stack(grads)
+            # (dist.all_reduce(all_gradients))
+            return all_gradients[0]  # (dist.get_rank())
+
+    def Projector(args, embedding):
+        mlp_spec = f"{embedding}-{args.mlp}"
+        layers = []
+        f = list(map(int, mlp_spec.split("-")))
+        for i in range(len(f) - 2):
+            layers.append(nn.Linear(f[i], f[i + 1]))
+            layers.append(nn.BatchNorm1d(f[i + 1]))
+            layers.append(nn.ReLU(True))
+        layers.append(nn.Linear(f[-2], f[-1], bias=False))
+        return nn.Sequential(*layers)
+
+    class VICReg(nn.Module):
+        def __init__(self, args):
+            super().__init__()
+            self.args = args
+            self.num_features = int(args.mlp.split("-")[-1])
+            self.backbone = _tiny_resnet(T, zero_init_residual=True)
+            self.backbone.fc = nn.Identity()
+            self.embedding = 4
+            self.projector = Projector(args, self.embedding)
+
+        def forward(self, x, y):
+            x = self.projector(self.backbone(x))
+            y = self.projector(self.backbone(y))
+            repr_loss = F.mse_loss(x, y)
+            x = T.cat(FullGatherLayer.apply(x), dim=0)
+            y = T.cat(FullGatherLayer.apply(y), dim=0)
+            x = x - x.mean(dim=0)
+            y = y - y.mean(dim=0)
+            std_x = T.sqrt(x.var(dim=0) + 0.0001)
+            std_y = T.sqrt(y.var(dim=0) + 0.0001)
+            std_loss = T.mean(F.relu(1 - std_x)) / 2 + T.mean(F.relu(1 - std_y)) / 2
+            cov_x = (x.T @ x) / (self.args.batch_size - 1)
+            cov_y = (y.T @ y) / (self.args.batch_size - 1)
+            cov_loss = off_diagonal(cov_x).pow_(2).sum().div(
+                self.num_features
+            ) + off_diagonal(cov_y).pow_(2).sum().div(self.num_features)
+            loss = (
+                self.args.sim_coeff * repr_loss
+                + self.args.std_coeff * std_loss
+                + self.args.cov_coeff * cov_loss
+            )
+            return loss
+
+    def exclude_bias_and_norm(p):
+        return p.ndim == 1
+
+    model = VICReg(args)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    LARS = _lars(T, 'vicreg')
+    optimizer = LARS(model.parameters(), lr=0, weight_decay=args.wd, weight_decay_filter=exclude_bias_and_norm,
+                     lars_adaptation_filter=exclude_bias_and_norm)
+    out = []
+    for step, (x, y) in enumerate(views[:steps]):
+        for g in optimizer.param_groups:  # (adjust_learning_rate's warmup)
+            g["lr"] = args.base_lr * args.batch_size / 256 * (step + 1) / steps
+        optimizer.zero_grad()
+        loss = model.forward(T.from_numpy(x), T.from_numpy(y))
+        loss.backward()
+        optimizer.step()
+        out += [loss, _grads(model)]
+    out.append(model.state_dict())
+    return out
+
+
+def test_vicreg_variance_invariance_covariance(torch):
+    rng = _rng(4)
+    views = [(rng.standard_normal((4, 3, 4, 4)), rng.standard_normal((4, 3, 4, 4))) for _ in range(3)]
+    sd = vicreg(torch, None, None)
+    _compare(vicreg(tg, sd, views), vicreg(torch, sd, views))
+
+
+# ------------------------------------------------------------------------------------------------------------- DINO
+def dino(T, sd, crops, epochs=3):
+    """facebookresearch/dino: DINOHead (trunc_normal_ init by self.apply, GELU MLP, normalize, the weight-normed
+    last layer with weight_g filled with 1 and frozen), MultiCropWrapper (unique_consecutive crop sizes,
+    torch.empty(0) grown by cat), DINOLoss (the center buffer, the teacher temperature schedule indexed by epoch,
+    the cross-view sum, update_center), utils.cosine_scheduler / get_params_groups / clip_gradients /
+    cancel_gradients_last_layer, AdamW with the lr and weight-decay schedules written into param_groups, and the
+    teacher's momentum update ``param_k.data.mul_(m).add_((1 - m) * param_q.detach().data)``."""
+    nn = T.nn
+    F = nn.functional
+
+    def trunc_normal_(tensor, mean=0., std=1., a=-2., b=2.):
+        return nn.init.trunc_normal_(tensor, mean, std, a, b)
+
+    class DINOHead(nn.Module):
+        def __init__(self, in_dim, out_dim, use_bn=False, norm_last_layer=True, nlayers=3, hidden_dim=2048,
+                     bottleneck_dim=256):
+            super().__init__()
+            nlayers = max(nlayers, 1)
+            if nlayers == 1:
+                self.mlp = nn.Linear(in_dim, bottleneck_dim)
+            else:
+                layers = [nn.Linear(in_dim, hidden_dim)]
+                if use_bn:
+                    layers.append(nn.BatchNorm1d(hidden_dim))
+                layers.append(nn.GELU())
+                for _ in range(nlayers - 2):
+                    layers.append(nn.Linear(hidden_dim, hidden_dim))
+                    if use_bn:
+                        layers.append(nn.BatchNorm1d(hidden_dim))
+                    layers.append(nn.GELU())
+                layers.append(nn.Linear(hidden_dim, bottleneck_dim))
+                self.mlp = nn.Sequential(*layers)
+            self.apply(self._init_weights)
+            self.last_layer = nn.utils.weight_norm(nn.Linear(bottleneck_dim, out_dim, bias=False))
+            self.last_layer.weight_g.data.fill_(1)
+            if norm_last_layer:
+                self.last_layer.weight_g.requires_grad = False
+
+        def _init_weights(self, m):
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=.02)
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    nn.init.constant_(m.bias, 0)
+
+        def forward(self, x):
+            x = self.mlp(x)
+            x = nn.functional.normalize(x, dim=-1, p=2)
+            x = self.last_layer(x)
+            return x
+
+    class MultiCropWrapper(nn.Module):
+        def __init__(self, backbone, head):
+            super(MultiCropWrapper, self).__init__()
+            # disable layers dedicated to ImageNet labels classification
+            backbone.fc, backbone.head = nn.Identity(), nn.Identity()
+            self.backbone = backbone
+            self.head = head
+
+        def forward(self, x):
+            # convert to list
+            if not isinstance(x, list):
+                x = [x]
+            idx_crops = T.cumsum(T.unique_consecutive(
+                T.tensor([inp.shape[-1] for inp in x]),
+                return_counts=True,
+            )[1], 0)
+            start_idx, output = 0, T.empty(0).to(x[0].device)
+            for end_idx in idx_crops:
+                _out = self.backbone(T.cat(x[start_idx: end_idx]))
+                # The output is a tuple with XCiT model. See:
+                # https://github.com/facebookresearch/xcit/blob/master/xcit.py#L404-L405
+                if isinstance(_out, tuple):
+                    _out = _out[0]
+                # accumulate outputs
+                output = T.cat((output, _out))
+                start_idx = end_idx
+            # Run the head forward on the concatenated features.
+            return self.head(output)
+
+    class DINOLoss(nn.Module):
+        def __init__(self, out_dim, ncrops, warmup_teacher_temp, teacher_temp,
+                     warmup_teacher_temp_epochs, nepochs, student_temp=0.1,
+                     center_momentum=0.9):
+            super().__init__()
+            self.student_temp = student_temp
+            self.center_momentum = center_momentum
+            self.ncrops = ncrops
+            self.register_buffer("center", T.zeros(1, out_dim))
+            # we apply a warm up for the teacher temperature because
+            # a too high temperature makes the training instable at the beginning
+            self.teacher_temp_schedule = np.concatenate((
+                np.linspace(warmup_teacher_temp,
+                            teacher_temp, warmup_teacher_temp_epochs),
+                np.ones(nepochs - warmup_teacher_temp_epochs) * teacher_temp
+            ))
+
+        def forward(self, student_output, teacher_output, epoch):
+            """Cross-entropy between softmax outputs of the teacher and student networks."""
+            student_out = student_output / self.student_temp
+            student_out = student_out.chunk(self.ncrops)
+            # teacher centering and sharpening
+            temp = self.teacher_temp_schedule[epoch]
+            teacher_out = F.softmax((teacher_output - self.center) / temp, dim=-1)
+            teacher_out = teacher_out.detach().chunk(2)
+            total_loss = 0
+            n_loss_terms = 0
+            for iq, q in enumerate(teacher_out):
+                for v in range(len(student_out)):
+                    if v == iq:
+                        # we skip cases where student and teacher operate on the same view
+                        continue
+                    loss = T.sum(-q * F.log_softmax(student_out[v], dim=-1), dim=-1)
+                    total_loss += loss.mean()
+                    n_loss_terms += 1
+            total_loss /= n_loss_terms
+            self.update_center(teacher_output)
+            return total_loss
+
+        @T.no_grad()
+        def update_center(self, teacher_output):
+            """Update center used for teacher output."""
+            batch_center = T.sum(teacher_output, dim=0, keepdim=True)
+            # (dist.all_reduce(batch_center))
+            batch_center = batch_center / (len(teacher_output) * 1)  # (dist.get_world_size())
+            # ema update
+            self.center = self.center * self.center_momentum + batch_center * (1 - self.center_momentum)
+
+    def cosine_scheduler(base_value, final_value, epochs, niter_per_ep, warmup_epochs=0, start_warmup_value=0):
+        warmup_schedule = np.array([])
+        warmup_iters = warmup_epochs * niter_per_ep
+        if warmup_epochs > 0:
+            warmup_schedule = np.linspace(start_warmup_value, base_value, warmup_iters)
+        iters = np.arange(epochs * niter_per_ep - warmup_iters)
+        schedule = final_value + 0.5 * (base_value - final_value) * (1 + np.cos(np.pi * iters / len(iters)))
+        schedule = np.concatenate((warmup_schedule, schedule))
+        assert len(schedule) == epochs * niter_per_ep
+        return schedule
+
+    def get_params_groups(model):
+        regularized = []
+        not_regularized = []
+        for name, param in model.named_parameters():
+            if not param.requires_grad:
+                continue
+            # we do not regularize biases nor Norm parameters
+            if name.endswith(".bias") or len(param.shape) == 1:
+                not_regularized.append(param)
+            else:
+                regularized.append(param)
+        return [{'params': regularized}, {'params': not_regularized, 'weight_decay': 0.}]
+
+    def clip_gradients(model, clip):
+        norms = []
+        for name, p in model.named_parameters():
+            if p.grad is not None:
+                param_norm = p.grad.data.norm(2)
+                norms.append(param_norm.item())
+                clip_coef = clip / (param_norm + 1e-6)
+                if clip_coef < 1:
+                    p.grad.data.mul_(clip_coef)
+        return norms
+
+    def cancel_gradients_last_layer(epoch, model, freeze_last_layer):
+        if epoch >= freeze_last_layer:
+            return
+        for n, p in model.named_parameters():
+            if "last_layer" in n:
+                p.grad = None
+
+    def backbone():
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.GELU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+    out_dim, local_crops_number = 7, 2
+    student = MultiCropWrapper(backbone(), DINOHead(4, out_dim, use_bn=False, norm_last_layer=True, hidden_dim=6,
+                                                    bottleneck_dim=5))
+    teacher = MultiCropWrapper(backbone(), DINOHead(4, out_dim, False, hidden_dim=6, bottleneck_dim=5))
+    if sd is None:
+        return _state(student)
+    _load(T, student, sd)
+    # teacher and student start with the same weights
+    teacher.load_state_dict(student.state_dict())
+    # there is no backpropagation through the teacher, so no need for gradients
+    for p in teacher.parameters():
+        p.requires_grad = False
+    dino_loss = DINOLoss(out_dim, local_crops_number + 2, 0.04, 0.07, 2, epochs)
+    params_groups = get_params_groups(student)
+    optimizer = T.optim.AdamW(params_groups)  # to use with ViTs
+    niter = 1
+    lr_schedule = cosine_scheduler(0.05, 1e-3, epochs, niter, warmup_epochs=1)
+    wd_schedule = cosine_scheduler(0.04, 0.4, epochs, niter)
+    momentum_schedule = cosine_scheduler(0.9, 1, epochs, niter)
+    out = []
+    for epoch in range(epochs):
+        for it, images in enumerate(crops[epoch:epoch + 1]):
+            it = niter * epoch + it  # global training iteration
+            for i, param_group in enumerate(optimizer.param_groups):
+                param_group["lr"] = lr_schedule[it]
+                if i == 0:  # only the first group is regularized
+                    param_group["weight_decay"] = wd_schedule[it]
+            images = [T.from_numpy(im) for im in images]
+            teacher_output = teacher(images[:2])  # only the 2 global views pass through the teacher
+            student_output = student(images)
+            loss = dino_loss(student_output, teacher_output, epoch)
+            if not math.isfinite(loss.item()):
+                raise RuntimeError("Loss is {}, stopping training".format(loss.item()))
+            optimizer.zero_grad()
+            loss.backward()
+            param_norms = clip_gradients(student, 0.5)
+            cancel_gradients_last_layer(epoch, student, 1)
+            out += [loss, teacher_output, student_output, _grads(student), param_norms, dino_loss.center]
+            optimizer.step()
+            # EMA update for the teacher
+            with T.no_grad():
+                m = momentum_schedule[it]  # momentum parameter
+                for param_q, param_k in zip(student.parameters(), teacher.parameters()):
+                    param_k.data.mul_(m).add_((1 - m) * param_q.detach().data)
+    out += [student.state_dict(), teacher.state_dict(), dino_loss.state_dict()]
+    return out
+
+
+def test_dino_multicrop_centering_and_momentum_teacher(torch):
+    rng = _rng(5)
+    crops = [[rng.standard_normal((3, 3, 6, 6)) for _ in range(2)] + [rng.standard_normal((3, 3, 3, 3))
+                                                                    for _ in range(2)] for _ in range(3)]
+    sd = dino(torch, None, None)
+    _compare(dino(tg, sd, crops), dino(torch, sd, crops))
+
+
+# ------------------------------------------------------------------------------------------------------------- CLIP
+def clip(T, sd, images, texts, steps=3):
+    """openai/CLIP's model.py (QuickGELU, ResidualAttentionBlock over nn.MultiheadAttention with the causal mask
+    built by fill_(-inf).triu_(1), the VisionTransformer with class_embedding / positional_embedding / ln_pre /
+    ln_post / proj, encode_text's EOT pooling by text.argmax(dim=-1), initialize_parameters, the learnable
+    logit_scale) trained as open_clip does: ClipLoss's symmetric cross entropy, AdamW with the gain / bias /
+    logit_scale group free of weight decay, cosine_lr with warmup, and the logit_scale clamped to log(100) after
+    each step under no_grad."""
+    nn = T.nn
+    F = nn.functional
+    from collections import OrderedDict
+
+    class QuickGELU(nn.Module):
+        def forward(self, x):
+            return x * T.sigmoid(1.702 * x)
+
+    class ResidualAttentionBlock(nn.Module):
+        def __init__(self, d_model, n_head, attn_mask=None):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(d_model, n_head)
+            self.ln_1 = nn.LayerNorm(d_model)
+            self.mlp = nn.Sequential(OrderedDict([
+                ("c_fc", nn.Linear(d_model, d_model * 4)),
+                ("gelu", QuickGELU()),
+                ("c_proj", nn.Linear(d_model * 4, d_model))
+            ]))
+            self.ln_2 = nn.LayerNorm(d_model)
+            self.attn_mask = attn_mask
+
+        def attention(self, x):
+            self.attn_mask = self.attn_mask.to(dtype=x.dtype, device=x.device) if self.attn_mask is not None else None
+            return self.attn(x, x, x, need_weights=False, attn_mask=self.attn_mask)[0]
+
+        def forward(self, x):
+            x = x + self.attention(self.ln_1(x))
+            x = x + self.mlp(self.ln_2(x))
+            return x
+
+    class Transformer(nn.Module):
+        def __init__(self, width, layers, heads, attn_mask=None):
+            super().__init__()
+            self.width = width
+            self.layers = layers
+            self.resblocks = nn.Sequential(*[ResidualAttentionBlock(width, heads, attn_mask) for _ in range(layers)])
+
+        def forward(self, x):
+            return self.resblocks(x)
+
+    class VisionTransformer(nn.Module):
+        def __init__(self, input_resolution, patch_size, width, layers, heads, output_dim):
+            super().__init__()
+            self.input_resolution = input_resolution
+            self.output_dim = output_dim
+            self.conv1 = nn.Conv2d(in_channels=3, out_channels=width, kernel_size=patch_size, stride=patch_size,
+                                   bias=False)
+            scale = width ** -0.5
+            self.class_embedding = nn.Parameter(scale * T.randn(width))
+            self.positional_embedding = nn.Parameter(scale * T.randn((input_resolution // patch_size) ** 2 + 1, width))
+            self.ln_pre = nn.LayerNorm(width)
+            self.transformer = Transformer(width, layers, heads)
+            self.ln_post = nn.LayerNorm(width)
+            self.proj = nn.Parameter(scale * T.randn(width, output_dim))
+
+        def forward(self, x):
+            x = self.conv1(x)  # shape = [*, width, grid, grid]
+            x = x.reshape(x.shape[0], x.shape[1], -1)  # shape = [*, width, grid ** 2]
+            x = x.permute(0, 2, 1)  # shape = [*, grid ** 2, width]
+            x = T.cat([self.class_embedding.to(x.dtype) + T.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype,
+                                                                  device=x.device), x], dim=1)
+            x = x + self.positional_embedding.to(x.dtype)
+            x = self.ln_pre(x)
+            x = x.permute(1, 0, 2)  # NLD -> LND
+            x = self.transformer(x)
+            x = x.permute(1, 0, 2)  # LND -> NLD
+            x = self.ln_post(x[:, 0, :])
+            if self.proj is not None:
+                x = x @ self.proj
+            return x
+
+    class CLIP(nn.Module):
+        def __init__(self, embed_dim, image_resolution, vision_layers, vision_width, vision_patch_size,
+                     context_length, vocab_size, transformer_width, transformer_heads, transformer_layers):
+            super().__init__()
+            self.context_length = context_length
+            vision_heads = vision_width // 64 or 1
+            self.visual = VisionTransformer(input_resolution=image_resolution, patch_size=vision_patch_size,
+                                            width=vision_width, layers=vision_layers, heads=vision_heads,
+                                            output_dim=embed_dim)
+            self.transformer = Transformer(width=transformer_width, layers=transformer_layers,
+                                           heads=transformer_heads, attn_mask=self.build_attention_mask())
+            self.vocab_size = vocab_size
+            self.token_embedding = nn.Embedding(vocab_size, transformer_width)
+            self.positional_embedding = nn.Parameter(T.empty(self.context_length, transformer_width))
+            self.ln_final = nn.LayerNorm(transformer_width)
+            self.text_projection = nn.Parameter(T.empty(transformer_width, embed_dim))
+            self.logit_scale = nn.Parameter(T.ones([]) * np.log(1 / 0.07))
+            self.initialize_parameters()
+
+        def initialize_parameters(self):
+            nn.init.normal_(self.token_embedding.weight, std=0.02)
+            nn.init.normal_(self.positional_embedding, std=0.01)
+            proj_std = (self.transformer.width ** -0.5) * ((2 * self.transformer.layers) ** -0.5)
+            attn_std = self.transformer.width ** -0.5
+            fc_std = (2 * self.transformer.width) ** -0.5
+            for block in self.transformer.resblocks:
+                nn.init.normal_(block.attn.in_proj_weight, std=attn_std)
+                nn.init.normal_(block.attn.out_proj.weight, std=proj_std)
+                nn.init.normal_(block.mlp.c_fc.weight, std=fc_std)
+                nn.init.normal_(block.mlp.c_proj.weight, std=proj_std)
+            if self.text_projection is not None:
+                nn.init.normal_(self.text_projection, std=self.transformer.width ** -0.5)
+
+        def build_attention_mask(self):
+            # lazily create causal attention mask, with full attention between the vision tokens
+            # pytorch uses additive attention mask; fill with -inf
+            mask = T.empty(self.context_length, self.context_length)
+            mask.fill_(float("-inf"))
+            mask.triu_(1)  # zero out the lower diagonal
+            return mask
+
+        @property
+        def dtype(self):
+            return self.visual.conv1.weight.dtype
+
+        def encode_image(self, image):
+            return self.visual(image.type(self.dtype))
+
+        def encode_text(self, text):
+            x = self.token_embedding(text).type(self.dtype)  # [batch_size, n_ctx, d_model]
+            x = x + self.positional_embedding.type(self.dtype)
+            x = x.permute(1, 0, 2)  # NLD -> LND
+            x = self.transformer(x)
+            x = x.permute(1, 0, 2)  # LND -> NLD
+            x = self.ln_final(x).type(self.dtype)
+            # x.shape = [batch_size, n_ctx, transformer.width]
+            # take features from the eot embedding (eot_token is the highest number in each sequence)
+            x = x[T.arange(x.shape[0]), text.argmax(dim=-1)] @ self.text_projection
+            return x
+
+        def forward(self, image, text):
+            image_features = self.encode_image(image)
+            text_features = self.encode_text(text)
+            # normalized features
+            image_features = image_features / image_features.norm(dim=1, keepdim=True)
+            text_features = text_features / text_features.norm(dim=1, keepdim=True)
+            # cosine similarity as logits
+            logit_scale = self.logit_scale.exp()
+            logits_per_image = logit_scale * image_features @ text_features.t()
+            logits_per_text = logits_per_image.t()
+            # shape = [global_batch_size, global_batch_size]
+            return logits_per_image, logits_per_text
+
+    class ClipLoss(nn.Module):
+        def forward(self, logits_per_image, logits_per_text):
+            labels = T.arange(logits_per_image.shape[0], device=logits_per_image.device, dtype=T.long)
+            total_loss = (F.cross_entropy(logits_per_image, labels) + F.cross_entropy(logits_per_text, labels)) / 2
+            return total_loss
+
+    def assign_learning_rate(optimizer, new_lr):
+        for param_group in optimizer.param_groups:
+            param_group["lr"] = new_lr
+
+    def _warmup_lr(base_lr, warmup_length, step):
+        return base_lr * (step + 1) / warmup_length
+
+    def cosine_lr(optimizer, base_lr, warmup_length, steps):
+        def _lr_adjuster(step):
+            if step < warmup_length:
+                lr = _warmup_lr(base_lr, warmup_length, step)
+            else:
+                e = step - warmup_length
+                es = steps - warmup_length
+                lr = 0.5 * (1 + np.cos(np.pi * e / es)) * base_lr
+            assign_learning_rate(optimizer, lr)
+            return lr
+        return _lr_adjuster
+
+    model = CLIP(embed_dim=5, image_resolution=4, vision_layers=1, vision_width=6, vision_patch_size=2,
+                 context_length=5, vocab_size=11, transformer_width=6, transformer_heads=2, transformer_layers=2)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    exclude = lambda n, p: p.ndim < 2 or "bn" in n or "ln" in n or "bias" in n or 'logit_scale' in n  # noqa: E731
+    include = lambda n, p: not exclude(n, p)  # noqa: E731
+    named_parameters = list(model.named_parameters())
+    gain_or_bias_params = [p for n, p in named_parameters if exclude(n, p) and p.requires_grad]
+    rest_params = [p for n, p in named_parameters if include(n, p) and p.requires_grad]
+    optimizer = T.optim.AdamW(
+        [{"params": gain_or_bias_params, "weight_decay": 0.},
+         {"params": rest_params, "weight_decay": 0.2}],
+        lr=5e-2, betas=(0.9, 0.98), eps=1e-6)
+    scheduler = cosine_lr(optimizer, 5e-2, 1, steps)
+    loss = ClipLoss()
+    out = []
+    model.train()
+    for step in range(steps):
+        scheduler(step)
+        image, text = T.from_numpy(images[step]), T.from_numpy(texts[step])
+        optimizer.zero_grad()
+        logits_per_image, logits_per_text = model(image, text)
+        total_loss = loss(logits_per_image, logits_per_text)
+        total_loss.backward()
+        optimizer.step()
+        # Note: we clamp to 4.6052 = ln(100), as in the original paper.
+        with T.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))
+        out += [total_loss, logits_per_image, _grads(model), model.logit_scale.detach().clone()]
+    out.append(model.state_dict())
+    return out
+
+
+def test_clip_symmetric_infonce_with_clamped_logit_scale(torch):
+    rng = _rng(6)
+    images = [rng.standard_normal((3, 3, 4, 4)) for _ in range(3)]
+    texts = []
+    for _ in range(3):
+        t = rng.integers(1, 9, (3, 5))
+        t[np.arange(3), rng.integers(1, 5, 3)] = 10  # the EOT token, the highest id
+        texts.append(t)
+    sd = clip(torch, None, None, None)
+    sd['logit_scale'] = np.array(4.7)  # (a scale past the clamp: the first step clamps it)
+    _compare(clip(tg, sd, images, texts), clip(torch, sd, images, texts))
+
+
+# --------------------------------------------------------------------------------------------------- TD3 and DDPG
+def td3(T, sd, algo, noise, steps=6, start=3):
+    """sfujim/TD3 (TD3.py and OurDDPG.py) on a tiny deterministic linear environment: Actor (max_action * tanh),
+    the twin Critic with Q1, copy.deepcopy targets, the ReplayBuffer of numpy arrays sampled by np.random.randint
+    (a seeded generator here), TD3's target policy smoothing (torch.randn_like noise from numpy, clamped) with the
+    min of the twin targets and the delayed actor / target updates, DDPG's detached target, soft updates by
+    ``target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)``, save / load of the state dicts
+    and optimizers (io buffers for files), exploration noise drawn in numpy."""
+    nn = T.nn
+    F = nn.functional
+    device = T.device("cpu")
+    FloatTensor = T.DoubleTensor  # (torch.FloatTensor: the float64 run's)
+    noise = iter(noise)
+
+    def randn_like(x):  # torch.randn_like
+        return T.from_numpy(next(noise)[:x.numel()].reshape(tuple(x.shape)))
+
+    class ReplayBuffer(object):
+        def __init__(self, state_dim, action_dim, max_size=int(1e6)):
+            self.max_size = max_size
+            self.ptr = 0
+            self.size = 0
+            self.state = np.zeros((max_size, state_dim))
+            self.action = np.zeros((max_size, action_dim))
+            self.next_state = np.zeros((max_size, state_dim))
+            self.reward = np.zeros((max_size, 1))
+            self.not_done = np.zeros((max_size, 1))
+            self.device = T.device("cuda" if T.cuda.is_available() else "cpu")
+            self.np_random = np.random.RandomState(0)
+
+        def add(self, state, action, next_state, reward, done):
+            self.state[self.ptr] = state
+            self.action[self.ptr] = action
+            self.next_state[self.ptr] = next_state
+            self.reward[self.ptr] = reward
+            self.not_done[self.ptr] = 1. - done
+            self.ptr = (self.ptr + 1) % self.max_size
+            self.size = min(self.size + 1, self.max_size)
+
+        def sample(self, batch_size):
+            ind = self.np_random.randint(0, self.size, size=batch_size)
+            return (
+                FloatTensor(self.state[ind]).to(self.device),
+                FloatTensor(self.action[ind]).to(self.device),
+                FloatTensor(self.next_state[ind]).to(self.device),
+                FloatTensor(self.reward[ind]).to(self.device),
+                FloatTensor(self.not_done[ind]).to(self.device)
+            )
+
+    class Actor(nn.Module):
+        def __init__(self, state_dim, action_dim, max_action):
+            super(Actor, self).__init__()
+            self.l1 = nn.Linear(state_dim, 8)
+            self.l2 = nn.Linear(8, 8)
+            self.l3 = nn.Linear(8, action_dim)
+            self.max_action = max_action
+
+        def forward(self, state):
+            a = F.relu(self.l1(state))
+            a = F.relu(self.l2(a))
+            return self.max_action * T.tanh(self.l3(a))
+
+    class Critic(nn.Module):
+        def __init__(self, state_dim, action_dim):
+            super(Critic, self).__init__()
+            # Q1 architecture
+            self.l1 = nn.Linear(state_dim + action_dim, 8)
+            self.l2 = nn.Linear(8, 8)
+            self.l3 = nn.Linear(8, 1)
+            # Q2 architecture
+            self.l4 = nn.Linear(state_dim + action_dim, 8)
+            self.l5 = nn.Linear(8, 8)
+            self.l6 = nn.Linear(8, 1)
+
+        def forward(self, state, action):
+            sa = T.cat([state, action], 1)
+            q1 = F.relu(self.l1(sa))
+            q1 = F.relu(self.l2(q1))
+            q1 = self.l3(q1)
+            q2 = F.relu(self.l4(sa))
+            q2 = F.relu(self.l5(q2))
+            q2 = self.l6(q2)
+            return q1, q2
+
+        def Q1(self, state, action):
+            sa = T.cat([state, action], 1)
+            q1 = F.relu(self.l1(sa))
+            q1 = F.relu(self.l2(q1))
+            q1 = self.l3(q1)
+            return q1
+
+    class DDPGCritic(nn.Module):  # OurDDPG's Critic
+        def __init__(self, state_dim, action_dim):
+            super().__init__()
+            self.l1 = nn.Linear(state_dim + action_dim, 8)
+            self.l2 = nn.Linear(8, 8)
+            self.l3 = nn.Linear(8, 1)
+
+        def forward(self, state, action):
+            q = F.relu(self.l1(T.cat([state, action], 1)))
+            q = F.relu(self.l2(q))
+            return self.l3(q)
+
+    class TD3(object):
+        def __init__(self, state_dim, action_dim, max_action, discount=0.99, tau=0.005, policy_noise=0.2,
+                     noise_clip=0.5, policy_freq=2):
+            self.actor = Actor(state_dim, action_dim, max_action).to(device)
+            self.actor_target = copy.deepcopy(self.actor)
+            self.actor_optimizer = T.optim.Adam(self.actor.parameters(), lr=3e-4)
+            self.critic = Critic(state_dim, action_dim).to(device)
+            self.critic_target = copy.deepcopy(self.critic)
+            self.critic_optimizer = T.optim.Adam(self.critic.parameters(), lr=3e-4)
+            self.max_action = max_action
+            self.discount = discount
+            self.tau = tau
+            self.policy_noise = policy_noise
+            self.noise_clip = noise_clip
+            self.policy_freq = policy_freq
+            self.total_it = 0
+
+        def select_action(self, state):
+            state = FloatTensor(state.reshape(1, -1)).to(device)
+            return self.actor(state).cpu().data.numpy().flatten()
+
+        def train(self, replay_buffer, batch_size=256):
+            self.total_it += 1
+            # Sample replay buffer
+            state, action, next_state, reward, not_done = replay_buffer.sample(batch_size)
+            with T.no_grad():
+                # Select action according to policy and add clipped noise
+                noise = (
+                    randn_like(action) * self.policy_noise
+                ).clamp(-self.noise_clip, self.noise_clip)
+                next_action = (
+                    self.actor_target(next_state) + noise
+                ).clamp(-self.max_action, self.max_action)
+                # Compute the target Q value
+                target_Q1, target_Q2 = self.critic_target(next_state, next_action)
+                target_Q = T.min(target_Q1, target_Q2)
+                target_Q = reward + not_done * self.discount * target_Q
+            # Get current Q estimates
+            current_Q1, current_Q2 = self.critic(state, action)
+            # Compute critic loss
+            critic_loss = F.mse_loss(current_Q1, target_Q) + F.mse_loss(current_Q2, target_Q)
+            # Optimize the critic
+            self.critic_optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic_optimizer.step()
+            log = [critic_loss, _grads(self.critic)]
+            # Delayed policy updates
+            if self.total_it % self.policy_freq == 0:
+                # Compute actor losse
+                actor_loss = -self.critic.Q1(state, self.actor(state)).mean()
+                # Optimize the actor
+                self.actor_optimizer.zero_grad()
+                actor_loss.backward()
+                self.actor_optimizer.step()
+                log += [actor_loss, _grads(self.actor)]
+                # Update the frozen target models
+                for param, target_param in zip(self.critic.parameters(), self.critic_target.parameters()):
+                    target_param.data.copy_(self.tau * param.data + (1 - self.tau) * target_param.data)
+                for param, target_param in zip(self.actor.parameters(), self.actor_target.parameters()):
+                    target_param.data.copy_(self.tau * param.data + (1 - self.tau) * target_param.data)
+            return log
+
+        def save(self, files):
+            for name in ("critic", "critic_optimizer", "actor", "actor_optimizer"):
+                files["_" + name] = io.BytesIO()
+                T.save(getattr(self, name).state_dict(), files["_" + name])
+                files["_" + name].seek(0)
+
+        def load(self, files):
+            self.critic.load_state_dict(T.load(files["_critic"]))
+            self.critic_optimizer.load_state_dict(T.load(files["_critic_optimizer"]))
+            self.critic_target = copy.deepcopy(self.critic)
+            self.actor.load_state_dict(T.load(files["_actor"]))
+            self.actor_optimizer.load_state_dict(T.load(files["_actor_optimizer"]))
+            self.actor_target = copy.deepcopy(self.actor)
+
+    class DDPG(TD3):
+        def __init__(self, state_dim, action_dim, max_action, discount=0.99, tau=0.005):
+            super().__init__(state_dim, action_dim, max_action, discount, tau)
+            self.critic = DDPGCritic(state_dim, action_dim).to(device)
+            self.critic_target = copy.deepcopy(self.critic)
+            self.critic_optimizer = T.optim.Adam(self.critic.parameters(), lr=3e-4)
+
+        def train(self, replay_buffer, batch_size=256):
+            # Sample replay buffer
+            state, action, next_state, reward, not_done = replay_buffer.sample(batch_size)
+            # Compute the target Q value
+            target_Q = self.critic_target(next_state, self.actor_target(next_state))
+            target_Q = reward + (not_done * self.discount * target_Q).detach()
+            # Get current Q estimate
+            current_Q = self.critic(state, action)
+            # Compute critic loss
+            critic_loss = F.mse_loss(current_Q, target_Q)
+            # Optimize the critic
+            self.critic_optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic_optimizer.step()
+            # Compute actor loss
+            actor_loss = -self.critic(state, self.actor(state)).mean()
+            # Optimize the actor
+            self.actor_optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor_optimizer.step()
+            # Update the frozen target models
+            for param, target_param in zip(self.critic.parameters(), self.critic_target.parameters()):
+                target_param.data.copy_(self.tau * param.data + (1 - self.tau) * target_param.data)
+            for param, target_param in zip(self.actor.parameters(), self.actor_target.parameters()):
+                target_param.data.copy_(self.tau * param.data + (1 - self.tau) * target_param.data)
+            return [critic_loss, actor_loss, _grads(self.critic), _grads(self.actor)]
+
+    state_dim, action_dim, max_action = 3, 2, 2.0
+    policy = (TD3 if algo == "TD3" else DDPG)(state_dim, action_dim, max_action, tau=0.05)
+    if sd is None:
+        return [_state(policy.actor), _state(policy.critic)]
+    for net, net_sd in zip((policy.actor, policy.critic), sd):
+        _load(T, net, net_sd)
+    policy.actor_target, policy.critic_target = copy.deepcopy(policy.actor), copy.deepcopy(policy.critic)
+    replay_buffer = ReplayBuffer(state_dim, action_dim, max_size=16)
+    A = np.array([[0.9, 0.1, 0.], [0., 0.8, 0.2], [0.1, 0., 0.9]])
+    B = np.array([[0.5, 0.], [0., 0.5], [0.3, -0.3]])
+    state, out = np.ones(state_dim), []
+    for t in range(steps):
+        action = (policy.select_action(np.array(state)) + next(noise)[:action_dim] * max_action * 0.1
+                  ).clip(-max_action, max_action)
+        next_state = A @ state + B @ action
+        reward, done = -float(next_state @ next_state), float(t == steps - 1)
+        replay_buffer.add(state, action, next_state, reward, done)
+        state = next_state
+        out.append(action)
+        if t >= start:
+            out += policy.train(replay_buffer, batch_size=4)
+        if t == start:
+            files = {}
+            policy.save(files)
+            policy.load(files)
+    for net in (policy.actor, policy.critic, policy.actor_target, policy.critic_target):
+        out.append(net.state_dict())
+    out.append(policy.critic_optimizer.state_dict()["state"])
+    return out
+
+
+def test_td3_and_ddpg_target_smoothing_delayed_updates_and_save_load(torch):
+    rng = _rng(7)
+    for algo in ("TD3", "DDPG"):
+        noise = [rng.standard_normal(8) for _ in range(20)]
+        sd = td3(torch, None, algo, ())
+        _compare(td3(tg, sd, algo, noise), td3(torch, sd, algo, noise), where=algo)
+
+
+# -------------------------------------------------------------------------------------------------------------- SAC
+def sac(T, sd, noise, steps=5, learning_starts=2):
+    """vwxyzjn/cleanrl's sac_continuous_action.py on a tiny deterministic environment: SoftQNetwork, the Actor with
+    the tanh-rescaled log_std and the float32 action_scale / action_bias buffers, get_action's Normal rsample (its
+    noise from numpy), tanh squashing and the log_prob correction, twin Q targets with the entropy term, the
+    delayed policy update repeated policy_frequency times, automatic entropy tuning by log_alpha
+    (target_entropy from torch.Tensor(shape)), and the targets moved by stable-baselines3's polyak_update
+    (``mul_(1 - tau)`` then ``th.add(..., alpha=tau, out=...)``) and, for the second critic, by lerp_ of the
+    ``torch._foreach`` kind."""
+    nn = T.nn
+    F = nn.functional
+    optim = T.optim
+    noise = iter(noise)
+
+    class Normal(T.distributions.Normal):
+        def rsample(self, sample_shape=T.Size()):
+            shape = self._extended_shape(sample_shape)
+            eps = T.from_numpy(next(noise)[:math.prod(shape)].reshape(tuple(shape)))
+            return self.loc + eps * self.scale
+
+    class Box:
+        def __init__(self, low, high):
+            self.low, self.high, self.shape = np.asarray(low), np.asarray(high), np.asarray(low).shape
+
+    class Envs:
+        single_observation_space = Box(-np.ones(3), np.ones(3))
+        single_action_space = Box(np.array([-1.0, -2.0]), np.array([1.0, 2.0]))
+        action_space = single_action_space
+    envs = Envs()
+
+    class SoftQNetwork(nn.Module):
+        def __init__(self, env):
+            super().__init__()
+            self.fc1 = nn.Linear(np.array(env.single_observation_space.shape).prod()
+                                 + np.prod(env.single_action_space.shape), 8)
+            self.fc2 = nn.Linear(8, 8)
+            self.fc3 = nn.Linear(8, 1)
+
+        def forward(self, x, a):
+            x = T.cat([x, a], 1)
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            x = self.fc3(x)
+            return x
+
+    LOG_STD_MAX = 2
+    LOG_STD_MIN = -5
+
+    class Actor(nn.Module):
+        def __init__(self, env):
+            super().__init__()
+            self.fc1 = nn.Linear(np.array(env.single_observation_space.shape).prod(), 8)
+            self.fc2 = nn.Linear(8, 8)
+            self.fc_mean = nn.Linear(8, np.prod(env.single_action_space.shape))
+            self.fc_logstd = nn.Linear(8, np.prod(env.single_action_space.shape))
+            # action rescaling
+            self.register_buffer(
+                "action_scale", T.tensor((env.action_space.high - env.action_space.low) / 2.0, dtype=T.float32)
+            )
+            self.register_buffer(
+                "action_bias", T.tensor((env.action_space.high + env.action_space.low) / 2.0, dtype=T.float32)
+            )
+
+        def forward(self, x):
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            mean = self.fc_mean(x)
+            log_std = self.fc_logstd(x)
+            log_std = T.tanh(log_std)
+            log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (log_std + 1)  # From SpinUp / Denis Yarats
+            return mean, log_std
+
+        def get_action(self, x):
+            mean, log_std = self(x)
+            std = log_std.exp()
+            normal = Normal(mean, std)
+            x_t = normal.rsample()  # for reparameterization trick (mean + std * N(0,1))
+            y_t = T.tanh(x_t)
+            action = y_t * self.action_scale + self.action_bias
+            log_prob = normal.log_prob(x_t)
+            # Enforcing Action Bound
+            log_prob -= T.log(self.action_scale * (1 - y_t.pow(2)) + 1e-6)
+            log_prob = log_prob.sum(1, keepdim=True)
+            mean = T.tanh(mean) * self.action_scale + self.action_bias
+            return action, log_prob, mean
+
+    def polyak_update(params, target_params, tau):
+        with T.no_grad():
+            # zip does not raise an exception if length of parameters does not match.
+            for param, target_param in zip(params, target_params):
+                target_param.data.mul_(1 - tau)
+                T.add(target_param.data, param.data, alpha=tau, out=target_param.data)
+
+    actor = Actor(envs)
+    qf1, qf2 = SoftQNetwork(envs), SoftQNetwork(envs)
+    if sd is None:
+        return [_state(actor), _state(qf1), _state(qf2)]
+    for net, net_sd in zip((actor, qf1, qf2), sd):
+        _load(T, net, net_sd)
+    qf1_target = SoftQNetwork(envs)
+    qf2_target = SoftQNetwork(envs)
+    qf1_target.load_state_dict(qf1.state_dict())
+    qf2_target.load_state_dict(qf2.state_dict())
+    q_optimizer = optim.Adam(list(qf1.parameters()) + list(qf2.parameters()), lr=1e-2)
+    actor_optimizer = optim.Adam(list(actor.parameters()), lr=3e-3)
+    # Automatic entropy tuning
+    target_entropy = -T.prod(T.Tensor(envs.single_action_space.shape)).item()
+    log_alpha = T.zeros(1, requires_grad=True)
+    alpha = log_alpha.exp().item()
+    a_optimizer = optim.Adam([log_alpha], lr=1e-2)
+    gamma, tau, policy_frequency, target_network_frequency = 0.99, 0.05, 2, 1
+    A = np.array([[0.9, 0.1, 0.], [0., 0.8, 0.2], [0.1, 0., 0.9]])
+    B = np.array([[0.5, 0.], [0., 0.5], [0.3, -0.3]])
+    rb, obs, out = [], np.ones((1, 3)), []
+    for global_step in range(steps):
+        actions, _, _ = actor.get_action(T.Tensor(obs))
+        actions = actions.detach().cpu().numpy()
+        next_obs = obs @ A.T + actions @ B.T
+        rewards, dones = -(next_obs ** 2).sum(1), np.zeros(1)
+        rb.append((obs, next_obs, actions, rewards, dones))
+        obs = next_obs
+        out.append(actions)
+        if global_step < learning_starts:
+            continue
+        ind = [0, global_step, global_step - 1]  # (rb.sample)
+        observations, next_observations, acts, rews, dns = (T.tensor(np.concatenate([rb[i][k] for i in ind]))
+                                                            for k in range(5))
+        with T.no_grad():
+            next_state_actions, next_state_log_pi, _ = actor.get_action(next_observations)
+            qf1_next_target = qf1_target(next_observations, next_state_actions)
+            qf2_next_target = qf2_target(next_observations, next_state_actions)
+            min_qf_next_target = T.min(qf1_next_target, qf2_next_target) - alpha * next_state_log_pi
+            next_q_value = rews.flatten() + (1 - dns.flatten()) * gamma * (min_qf_next_target).view(-1)
+        qf1_a_values = qf1(observations, acts).view(-1)
+        qf2_a_values = qf2(observations, acts).view(-1)
+        qf1_loss = F.mse_loss(qf1_a_values, next_q_value)
+        qf2_loss = F.mse_loss(qf2_a_values, next_q_value)
+        qf_loss = qf1_loss + qf2_loss
+        # optimize the model
+        q_optimizer.zero_grad()
+        qf_loss.backward()
+        q_optimizer.step()
+        out += [qf_loss, _grads(qf1), _grads(qf2)]
+        if global_step % policy_frequency == 0:  # TD 3 Delayed update support
+            for _ in range(policy_frequency):  # compensate for the delay by doing 'actor_update_interval' instead of 1
+                pi, log_pi, _ = actor.get_action(observations)
+                qf1_pi = qf1(observations, pi)
+                qf2_pi = qf2(observations, pi)
+                min_qf_pi = T.min(qf1_pi, qf2_pi)
+                actor_loss = ((alpha * log_pi) - min_qf_pi).mean()
+                actor_optimizer.zero_grad()
+                actor_loss.backward()
+                actor_optimizer.step()
+                with T.no_grad():
+                    _, log_pi, _ = actor.get_action(observations)
+                alpha_loss = (-log_alpha.exp() * (log_pi + target_entropy)).mean()
+                a_optimizer.zero_grad()
+                alpha_loss.backward()
+                a_optimizer.step()
+                alpha = log_alpha.exp().item()
+                out += [actor_loss, _grads(actor), alpha_loss, log_alpha.grad, alpha]
+        # update the target networks
+        if global_step % target_network_frequency == 0:
+            polyak_update(qf1.parameters(), qf1_target.parameters(), tau)
+            with T.no_grad():
+                T._foreach_lerp_(list(qf2_target.parameters()), list(qf2.parameters()), tau)
+    out += [actor.state_dict(), qf1_target.state_dict(), qf2_target.state_dict(), log_alpha,
+            a_optimizer.state_dict()["state"]]
+    return out
+
+
+def test_sac_tanh_squashed_rsample_autotuned_alpha_and_polyak(torch):
+    rng = _rng(8)
+    noise = [rng.standard_normal(6) for _ in range(40)]
+    sd = sac(torch, None, ())
+    _compare(sac(tg, sd, noise), sac(torch, sd, noise))
+
+
+# ---------------------------------------------------------------------------------------------------------- Rainbow
+def rainbow(T, sd, data, noise, steps=3):
+    """Kaixhin/Rainbow: NoisyLinear (factorised Gaussian noise by _scale_noise's sign * sqrt|x| and ger, the
+    epsilon buffers; its torch.randn from numpy), the data-efficient DQN with the dueling C51 head (softmax /
+    log_softmax over atoms), Agent.learn (double-Q next actions by the support-weighted sum, the categorical
+    projection: clamp, floor / ceil to int64, the masked l / u fix-ups, offsets by linspace, two index_add_ into
+    m.view(-1)), the importance-weighted loss, clip_grad_norm_, and a proportional prioritised replay (the
+    (capacity * probs) ** -beta weights normalised by their max, priorities from loss.detach())."""
+    nn = T.nn
+    F = nn.functional
+    noise = iter(noise)
+
+    def randn(size, device=None):  # torch.randn
+        return T.from_numpy(next(noise)[:size].copy())
+
+    class NoisyLinear(nn.Module):
+        def __init__(self, in_features, out_features, std_init=0.5):
+            super(NoisyLinear, self).__init__()
+            self.in_features = in_features
+            self.out_features = out_features
+            self.std_init = std_init
+            self.weight_mu = nn.Parameter(T.empty(out_features, in_features))
+            self.weight_sigma = nn.Parameter(T.empty(out_features, in_features))
+            self.register_buffer('weight_epsilon', T.empty(out_features, in_features))
+            self.bias_mu = nn.Parameter(T.empty(out_features))
+            self.bias_sigma = nn.Parameter(T.empty(out_features))
+            self.register_buffer('bias_epsilon', T.empty(out_features))
+            self.reset_parameters()
+            self.reset_noise()
+
+        def reset_parameters(self):
+            mu_range = 1 / math.sqrt(self.in_features)
+            self.weight_mu.data.uniform_(-mu_range, mu_range)
+            self.weight_sigma.data.fill_(self.std_init / math.sqrt(self.in_features))
+            self.bias_mu.data.uniform_(-mu_range, mu_range)
+            self.bias_sigma.data.fill_(self.std_init / math.sqrt(self.out_features))
+
+        def _scale_noise(self, size):
+            x = randn(size, device=self.weight_mu.device)
+            return x.sign().mul_(x.abs().sqrt_())
+
+        def reset_noise(self):
+            epsilon_in = self._scale_noise(self.in_features)
+            epsilon_out = self._scale_noise(self.out_features)
+            self.weight_epsilon.copy_(epsilon_out.ger(epsilon_in))
+            self.bias_epsilon.copy_(epsilon_out)
+
+        def forward(self, input):
+            if self.training:
+                return F.linear(input, self.weight_mu + self.weight_sigma * self.weight_epsilon,
+                                self.bias_mu + self.bias_sigma * self.bias_epsilon)
+            else:
+                return F.linear(input, self.weight_mu, self.bias_mu)
+
+    class DQN(nn.Module):
+        def __init__(self, args, action_space):
+            super(DQN, self).__init__()
+            self.atoms = args.atoms
+            self.action_space = action_space
+            self.convs = nn.Sequential(nn.Conv2d(args.history_length, 3, 3, stride=2, padding=0), nn.ReLU(),
+                                       nn.Conv2d(3, 4, 2, stride=1, padding=0), nn.ReLU())
+            self.conv_output_size = 16
+            self.fc_h_v = NoisyLinear(self.conv_output_size, args.hidden_size, std_init=args.noisy_std)
+            self.fc_h_a = NoisyLinear(self.conv_output_size, args.hidden_size, std_init=args.noisy_std)
+            self.fc_z_v = NoisyLinear(args.hidden_size, self.atoms, std_init=args.noisy_std)
+            self.fc_z_a = NoisyLinear(args.hidden_size, action_space * self.atoms, std_init=args.noisy_std)
+
+        def forward(self, x, log=False):
+            x = self.convs(x)
+            x = x.view(-1, self.conv_output_size)
+            v = self.fc_z_v(F.relu(self.fc_h_v(x)))  # Value stream
+            a = self.fc_z_a(F.relu(self.fc_h_a(x)))  # Advantage stream
+            v, a = v.view(-1, 1, self.atoms), a.view(-1, self.action_space, self.atoms)
+            q = v + a - a.mean(1, keepdim=True)  # Combine streams
+            if log:  # Use log softmax for numerical stability
+                q = F.log_softmax(q, dim=2)  # Log probabilities with action over second dimension
+            else:
+                q = F.softmax(q, dim=2)  # Probabilities with action over second dimension
+            return q
+
+        def reset_noise(self):
+            for name, module in self.named_children():
+                if 'fc' in name:
+                    module.reset_noise()
+
+    class Args:
+        atoms, V_min, V_max, history_length, hidden_size, noisy_std = 7, -2.0, 2.0, 2, 6, 0.1
+        batch_size, multi_step, discount, norm_clip, learning_rate, adam_eps = 4, 3, 0.99, 10, 1e-2, 1.5e-4
+        priority_exponent, priority_weight = 0.5, 0.4
+    args = Args()
+
+    class Agent():
+        def __init__(self, args, action_space):
+            self.action_space = action_space
+            self.atoms = args.atoms
+            self.Vmin = args.V_min
+            self.Vmax = args.V_max
+            self.support = T.linspace(args.V_min, args.V_max, self.atoms)  # Support (range) of z
+            self.delta_z = (args.V_max - args.V_min) / (self.atoms - 1)
+            self.batch_size = args.batch_size
+            self.n = args.multi_step
+            self.discount = args.discount
+            self.norm_clip = args.norm_clip
+            self.online_net = DQN(args, self.action_space)
+            self.online_net.train()
+            self.target_net = DQN(args, self.action_space)
+
+        def finish_init(self):
+            self.update_target_net()
+            self.target_net.train()
+            for param in self.target_net.parameters():
+                param.requires_grad = False
+            self.optimiser = T.optim.Adam(self.online_net.parameters(), lr=args.learning_rate, eps=args.adam_eps)
+
+        # Resets noisy weights in all linear layers (of online net only)
+        def reset_noise(self):
+            self.online_net.reset_noise()
+
+        # Acts based on single state (no batch)
+        def act(self, state):
+            with T.no_grad():
+                return (self.online_net(state.unsqueeze(0)) * self.support).sum(2).argmax(1).item()
+
+        def learn(self, mem):
+            # Sample transitions
+            idxs, states, actions, returns, next_states, nonterminals, weights = mem.sample(self.batch_size)
+            # Calculate current state probabilities (online network noise already sampled)
+            log_ps = self.online_net(states, log=True)  # Log probabilities log p(s_t, ·; θonline)
+            log_ps_a = log_ps[range(self.batch_size), actions]  # log p(s_t, a_t; θonline)
+            with T.no_grad():
+                # Calculate nth next state probabilities
+                pns = self.online_net(next_states)  # Probabilities p(s_t+n, ·; θonline)
+                dns = self.support.expand_as(pns) * pns  # Distribution d_t+n = (z, p(s_t+n, ·; θonline))
+                # Perform argmax action selection using online network: argmax_a[(z, p(s_t+n, a; θonline))]
+                argmax_indices_ns = dns.sum(2).argmax(1)
+                self.target_net.reset_noise()  # Sample new target net noise
+                pns = self.target_net(next_states)  # Probabilities p(s_t+n, ·; θtarget)
+                # Double-Q probabilities p(s_t+n, argmax_a[(z, p(s_t+n, a; θonline))]; θtarget)
+                pns_a = pns[range(self.batch_size), argmax_indices_ns]
+                # Compute Tz (Bellman operator T applied to z)
+                Tz = returns.unsqueeze(1) + nonterminals * (self.discount ** self.n) * self.support.unsqueeze(0)
+                Tz = Tz.clamp(min=self.Vmin, max=self.Vmax)  # Clamp between supported values
+                # Compute L2 projection of Tz onto fixed support z
+                b = (Tz - self.Vmin) / self.delta_z  # b = (Tz - Vmin) / Δz
+                l, u = b.floor().to(T.int64), b.ceil().to(T.int64)
+                # Fix disappearing probability mass when l = b = u (b is int)
+                l[(u > 0) * (l == u)] -= 1
+                u[(l < (self.atoms - 1)) * (l == u)] += 1
+                # Distribute probability of Tz
+                m = states.new_zeros(self.batch_size, self.atoms)
+                offset = T.linspace(0, ((self.batch_size - 1) * self.atoms), self.batch_size).unsqueeze(1).expand(
+                    self.batch_size, self.atoms).to(actions)
+                # m_l = m_l + p(s_t+n, a*)(u - b)
+                m.view(-1).index_add_(0, (l + offset).view(-1), (pns_a * (u.float() - b)).view(-1))
+                # m_u = m_u + p(s_t+n, a*)(b - l)
+                m.view(-1).index_add_(0, (u + offset).view(-1), (pns_a * (b - l.float())).view(-1))
+            loss = -T.sum(m * log_ps_a, 1)  # Cross-entropy loss (minimises DKL(m||p(s_t, a_t)))
+            self.online_net.zero_grad()
+            (weights * loss).mean().backward()  # Backpropagate importance-weighted minibatch loss
+            grads = _grads(self.online_net)
+            nn.utils.clip_grad_norm_(self.online_net.parameters(), self.norm_clip)  # Clip gradients by L2 norm
+            self.optimiser.step()
+            mem.update_priorities(idxs, loss.detach().cpu().numpy())  # Update priorities of sampled transitions
+            return [loss, m, grads]
+
+        def update_target_net(self):
+            self.target_net.load_state_dict(self.online_net.state_dict())
+
+    class ReplayMemory():
+        """memory.py's interface over a flat proportional sampler (the segment tree's draws made by rng)."""
+        def __init__(self, args, capacity, transitions, rng):
+            self.capacity = capacity
+            self.priority_weight = args.priority_weight
+            self.priority_exponent = args.priority_exponent
+            self.transitions = transitions
+            self.priorities = np.ones(len(transitions))
+            self.rng = rng
+
+        def sample(self, batch_size):
+            p_total = self.priorities.sum()
+            probs = self.priorities / p_total
+            idxs = self.rng.choice(len(self.transitions), batch_size, p=probs)
+            probs = probs[idxs]
+            states, actions, returns, next_states, nonterminals = (
+                T.tensor(np.stack([self.transitions[i][k] for i in idxs])) for k in range(5))
+            capacity = self.capacity
+            weights = (capacity * probs) ** -self.priority_weight  # Compute importance-sampling weights w
+            # Normalise by max importance-sampling weight from batch
+            weights = T.tensor(weights / weights.max(), dtype=T.float32)
+            return idxs, states, actions, returns, next_states, nonterminals.unsqueeze(1), weights
+
+        def update_priorities(self, idxs, priorities):
+            priorities = np.power(priorities, self.priority_exponent)
+            self.priorities[idxs] = priorities
+
+    dqn = Agent(args, action_space=3)
+    if sd is None:
+        return _state(dqn.online_net)
+    _load(T, dqn.online_net, sd)
+    dqn.finish_init()
+    mem = ReplayMemory(args, 8, data, np.random.default_rng(0))
+    out = []
+    for step in range(steps):
+        dqn.reset_noise()
+        out.append(dqn.act(T.tensor(data[step][0])))
+        out += dqn.learn(mem)
+        out.append(mem.priorities.copy())
+        if step == 1:
+            dqn.update_target_net()
+    out += [dqn.online_net.state_dict(), dqn.target_net.state_dict()]
+    return out
+
+
+def test_rainbow_c51_projection_noisy_nets_and_prioritised_weights(torch):
+    rng = _rng(9)
+    data = [(rng.standard_normal((2, 7, 7)), int(rng.integers(0, 3)), float(rng.standard_normal() * 2),
+             rng.standard_normal((2, 7, 7)), float(i != 3)) for i in range(8)]
+    for i in (3, 4):  # (a terminal transition whose return is on an atom: the l == u fix-ups)
+        data[i] = data[i][:2] + (0.0,) + data[i][3:4] + (0.0,)
+    noise = [rng.standard_normal(21) for _ in range(80)]
+    sd = rainbow(torch, None, None, noise)
+    _compare(rainbow(tg, sd, data, noise), rainbow(torch, sd, data, noise))
+
+
+# ------------------------------------------------------------------------------------- SAM, Lookahead, SGD_GC
+def sam(T, sd, data, adaptive, steps=3):
+    """davda54/sam: the SAM optimizer (a base optimizer built over its param_groups, defaults merged, first_step's
+    ``old_p`` in self.state and e_w = (p^2 if adaptive) * grad * scale.to(p), second_step restoring p.data, step
+    with the closure wrapped by torch.enable_grad(), _grad_norm by torch.norm of a stack, load_state_dict
+    re-pointing the base optimizer's groups) driving a small wide-resnet-like CNN as example/train.py does:
+    disable_running_stats / enable_running_stats by BatchNorm momentum, smooth_crossentropy (scatter_ of the
+    smoothed one-hot, kl_div reduction='none'), the StepLR helper, both the two-call and the closure forms."""
+    nn = T.nn
+    F = nn.functional
+
+    class SAM(T.optim.Optimizer):
+        def __init__(self, params, base_optimizer, rho=0.05, adaptive=False, **kwargs):
+            assert rho >= 0.0, f"Invalid rho, should be non-negative: {rho}"
+            defaults = dict(rho=rho, adaptive=adaptive, **kwargs)
+            super(SAM, self).__init__(params, defaults)
+            self.base_optimizer = base_optimizer(self.param_groups, **kwargs)
+            self.param_groups = self.base_optimizer.param_groups
+            self.defaults.update(self.base_optimizer.defaults)
+
+        @T.no_grad()
+        def first_step(self, zero_grad=False):
+            grad_norm = self._grad_norm()
+            for group in self.param_groups:
+                scale = group["rho"] / (grad_norm + 1e-12)
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    self.state[p]["old_p"] = p.data.clone()
+                    e_w = (T.pow(p, 2) if group["adaptive"] else 1.0) * p.grad * scale.to(p)
+                    p.add_(e_w)  # climb to the local maximum "w + e(w)"
+            if zero_grad:
+                self.zero_grad()
+
+        @T.no_grad()
+        def second_step(self, zero_grad=False):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    p.data = self.state[p]["old_p"]  # get back to "w" from "w + e(w)"
+            self.base_optimizer.step()  # do the actual "sharpness-aware" update
+            if zero_grad:
+                self.zero_grad()
+
+        @T.no_grad()
+        def step(self, closure=None):
+            assert closure is not None, "Sharpness Aware Minimization requires closure, but it was not provided"
+            closure = T.enable_grad()(closure)  # the closure should do a full forward-backward pass
+            self.first_step(zero_grad=True)
+            closure()
+            self.second_step()
+
+        def _grad_norm(self):
+            shared_device = self.param_groups[0]["params"][0].device  # put everything on the same device
+            norm = T.norm(
+                T.stack([
+                    ((T.abs(p) if group["adaptive"] else 1.0) * p.grad).norm(p=2).to(shared_device)
+                    for group in self.param_groups for p in group["params"]
+                    if p.grad is not None
+                ]),
+                p=2
+            )
+            return norm
+
+        def load_state_dict(self, state_dict):
+            super().load_state_dict(state_dict)
+            self.base_optimizer.param_groups = self.param_groups
+
+    def disable_running_stats(model):
+        def _disable(module):
+            if isinstance(module, nn.BatchNorm2d):
+                module.backup_momentum = module.momentum
+                module.momentum = 0
+        model.apply(_disable)
+
+    def enable_running_stats(model):
+        def _enable(module):
+            if isinstance(module, nn.BatchNorm2d) and hasattr(module, "backup_momentum"):
+                module.momentum = module.backup_momentum
+        model.apply(_enable)
+
+    def smooth_crossentropy(pred, gold, smoothing=0.1):
+        n_class = pred.size(1)
+        one_hot = T.full_like(pred, fill_value=smoothing / (n_class - 1))
+        one_hot.scatter_(dim=1, index=gold.unsqueeze(1), value=1.0 - smoothing)
+        log_prob = F.log_softmax(pred, dim=1)
+        return F.kl_div(input=log_prob, target=one_hot, reduction='none').sum(-1)
+
+    class StepLR:
+        def __init__(self, optimizer, learning_rate: float, total_epochs: int):
+            self.optimizer = optimizer
+            self.total_epochs = total_epochs
+            self.base = learning_rate
+
+        def __call__(self, epoch):
+            if epoch < self.total_epochs * 3 / 10:
+                lr = self.base
+            elif epoch < self.total_epochs * 6 / 10:
+                lr = self.base * 0.2
+            elif epoch < self.total_epochs * 8 / 10:
+                lr = self.base * 0.2 ** 2
+            else:
+                lr = self.base * 0.2 ** 3
+            for param_group in self.optimizer.param_groups:
+                param_group["lr"] = lr
+
+        def lr(self) -> float:
+            return self.optimizer.param_groups[0]["lr"]
+
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    base_optimizer = T.optim.SGD
+    optimizer = SAM(model.parameters(), base_optimizer, rho=2.0 if adaptive else 0.05, adaptive=adaptive,
+                    lr=0.1, momentum=0.9, weight_decay=5e-4)
+    scheduler = StepLR(optimizer, 0.1, steps)
+    out = []
+    for epoch in range(steps):
+        model.train()
+        inputs, targets = (T.from_numpy(a) for a in data[epoch])
+        if epoch % 2 == 0:
+            # first forward-backward step
+            enable_running_stats(model)
+            predictions = model(inputs)
+            loss = smooth_crossentropy(predictions, targets, smoothing=0.1)
+            loss.mean().backward()
+            out += [loss, _grads(model)]
+            optimizer.first_step(zero_grad=True)
+            out.append([optimizer.state[p]["old_p"] for p in model.parameters()])
+            # second forward-backward step
+            disable_running_stats(model)
+            smooth_crossentropy(model(inputs), targets, smoothing=0.1).mean().backward()
+            out.append(_grads(model))
+            optimizer.second_step(zero_grad=True)
+        else:
+            def closure():
+                loss = smooth_crossentropy(model(inputs), targets)
+                loss.mean().backward()
+                out.append(loss)
+                return loss
+            loss = smooth_crossentropy(model(inputs), targets)
+            loss.mean().backward()
+            optimizer.step(closure)
+            optimizer.zero_grad()
+        with T.no_grad():
+            correct = T.argmax(predictions.data, 1) == targets
+        out += [correct, model.state_dict()]
+        scheduler(epoch)
+        out.append(scheduler.lr())
+    state = optimizer.state_dict()
+    optimizer.load_state_dict(state)
+    assert optimizer.base_optimizer.param_groups is optimizer.param_groups
+    out.append(optimizer.base_optimizer.state_dict()["state"])
+    return out
+
+
+def test_sam_two_step_and_closure(torch):
+    rng = _rng(10)
+    data = [(rng.standard_normal((4, 3, 4, 4)), rng.integers(0, 3, 4)) for _ in range(3)]
+    sd = sam(torch, None, None, False)
+    for adaptive in (False, True):
+        _compare(sam(tg, sd, data, adaptive), sam(torch, sd, data, adaptive), where=f"adaptive={adaptive}")
+
+
+def lookahead_gc(T, sd, data, steps=7):
+    """michaelrzhang/lookahead's Lookahead wrapper (an Optimizer subclass that never calls Optimizer.__init__:
+    param_groups a property of the inner optimizer's, a defaultdict state of cached slow weights, the pullback of
+    the inner momentum, state_dict / load_state_dict delegated, saved and resumed by torch.save / load, evaluation
+    on the slow weights by _backup_and_load_cache) around Yonghongwei/Gradient-Centralization's SGD_GC
+    (``required``, the deprecated add_(Number, Tensor) overloads, the gradient centred over all but the first dim)
+    training a small CNN regressor."""
+    import warnings
+    nn = T.nn
+    F = nn.functional
+    Optimizer = T.optim.Optimizer
+    required = import_module(T.__name__ + ".optim.optimizer").required  # (from torch.optim.optimizer import ...)
+
+    class SGD_GC(Optimizer):
+        def __init__(self, params, lr=required, momentum=0, dampening=0,
+                     weight_decay=0, nesterov=False):
+            if lr is not required and lr < 0.0:
+                raise ValueError("Invalid learning rate: {}".format(lr))
+            if momentum < 0.0:
+                raise ValueError("Invalid momentum value: {}".format(momentum))
+            if weight_decay < 0.0:
+                raise ValueError("Invalid weight_decay value: {}".format(weight_decay))
+            defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                            weight_decay=weight_decay, nesterov=nesterov)
+            if nesterov and (momentum <= 0 or dampening != 0):
+                raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+            super(SGD_GC, self).__init__(params, defaults)
+
+        def __setstate__(self, state):
+            super(SGD_GC, self).__setstate__(state)
+            for group in self.param_groups:
+                group.setdefault('nesterov', False)
+
+        def step(self, closure=None):
+            loss = None
+            if closure is not None:
+                loss = closure()
+            for group in self.param_groups:
+                weight_decay = group['weight_decay']
+                momentum = group['momentum']
+                dampening = group['dampening']
+                nesterov = group['nesterov']
+                for p in group['params']:
+                    if p.grad is None:
+                        continue
+                    d_p = p.grad.data
+                    if weight_decay != 0:
+                        d_p.add_(weight_decay, p.data)
+                    # GC operation for Conv layers and FC layers
+                    if len(list(d_p.size())) > 1:
+                        d_p.add_(-d_p.mean(dim=tuple(range(1, len(list(d_p.size())))), keepdim=True))
+                    if momentum != 0:
+                        param_state = self.state[p]
+                        if 'momentum_buffer' not in param_state:
+                            buf = param_state['momentum_buffer'] = T.clone(d_p).detach()
+                        else:
+                            buf = param_state['momentum_buffer']
+                            buf.mul_(momentum).add_(1 - dampening, d_p)
+                        if nesterov:
+                            d_p = d_p.add(momentum, buf)
+                        else:
+                            d_p = buf
+                    p.data.add_(-group['lr'], d_p)
+            return loss
+
+    class Lookahead(Optimizer):
+        """
+        PyTorch implementation of the lookahead wrapper.
+        Lookahead Optimizer: https://arxiv.org/abs/1907.08610
+        """
+
+        def __init__(self, optimizer, la_steps=5, la_alpha=0.8, pullback_momentum="none"):
+            """optimizer: inner optimizer
+            la_steps (int): number of lookahead steps
+            la_alpha (float): linear interpolation factor. 1.0 recovers the inner optimizer.
+            pullback_momentum (str): change to inner optimizer momentum on interpolation update
+            """
+            self.optimizer = optimizer
+            self._la_step = 0  # counter for inner optimizer
+            self.la_alpha = la_alpha
+            self._total_la_steps = la_steps
+            pullback_momentum = pullback_momentum.lower()
+            assert pullback_momentum in ["reset", "pullback", "none"]
+            self.pullback_momentum = pullback_momentum
+            self.state = defaultdict(dict)
+            # Cache the current optimizer parameters
+            for group in optimizer.param_groups:
+                for p in group['params']:
+                    param_state = self.state[p]
+                    param_state['cached_params'] = T.zeros_like(p.data)
+                    param_state['cached_params'].copy_(p.data)
+                    if self.pullback_momentum == "pullback":
+                        param_state['cached_mom'] = T.zeros_like(p.data)
+
+        def __getstate__(self):
+            return {
+                'state': self.state,
+                'optimizer': self.optimizer,
+                'la_alpha': self.la_alpha,
+                '_la_step': self._la_step,
+                '_total_la_steps': self._total_la_steps,
+                'pullback_momentum': self.pullback_momentum
+            }
+
+        def zero_grad(self):
+            self.optimizer.zero_grad()
+
+        def get_la_step(self):
+            return self._la_step
+
+        def state_dict(self):
+            return self.optimizer.state_dict()
+
+        def load_state_dict(self, state_dict):
+            self.optimizer.load_state_dict(state_dict)
+
+        def _backup_and_load_cache(self):
+            """Useful for performing evaluation on the slow weights (which typically generalize better)"""
+            for group in self.optimizer.param_groups:
+                for p in group['params']:
+                    param_state = self.state[p]
+                    param_state['backup_params'] = T.zeros_like(p.data)
+                    param_state['backup_params'].copy_(p.data)
+                    p.data.copy_(param_state['cached_params'])
+
+        def _clear_and_load_backup(self):
+            for group in self.optimizer.param_groups:
+                for p in group['params']:
+                    param_state = self.state[p]
+                    p.data.copy_(param_state['backup_params'])
+                    del param_state['backup_params']
+
+        @property
+        def param_groups(self):
+            return self.optimizer.param_groups
+
+        def step(self, closure=None):
+            """Performs a single Lookahead optimization step.
+            Arguments:
+                closure (callable, optional): A closure that reevaluates the model
+                    and returns the loss.
+            """
+            loss = self.optimizer.step(closure)
+            self._la_step += 1
+            if self._la_step >= self._total_la_steps:
+                self._la_step = 0
+                # Lookahead and cache the current optimizer parameters
+                for group in self.optimizer.param_groups:
+                    for p in group['params']:
+                        param_state = self.state[p]
+                        p.data.mul_(self.la_alpha).add_(param_state['cached_params'], alpha=1.0 - self.la_alpha)
+                        param_state['cached_params'].copy_(p.data)
+                        if self.pullback_momentum == "pullback":
+                            internal_momentum = self.optimizer.state[p]["momentum_buffer"]
+                            self.optimizer.state[p]["momentum_buffer"] = internal_momentum.mul_(self.la_alpha).add_(
+                                1.0 - self.la_alpha, param_state["cached_mom"])
+                            param_state["cached_mom"] = self.optimizer.state[p]["momentum_buffer"]
+                        elif self.pullback_momentum == "reset":
+                            self.optimizer.state[p]["momentum_buffer"] = T.zeros_like(p.data)
+            return loss
+
+    model = nn.Sequential(nn.Conv2d(2, 3, 3), nn.Tanh(), nn.Flatten(), nn.Linear(12, 2))
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+
+    base = SGD_GC(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3, nesterov=True)
+    optimizer, out = Lookahead(base, la_steps=3, la_alpha=0.5, pullback_momentum="pullback"), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # (add_(Number, Tensor) is deprecated)
+        for step in range(steps):
+            x, y = (T.from_numpy(a) for a in data[step])
+            optimizer.zero_grad()
+            loss = F.smooth_l1_loss(model(x), y)
+            loss.backward()
+            out += [loss, _grads(model)]
+            optimizer.step()
+            if step == 3:  # checkpoint the inner optimizer (its state_dict) and resume; evaluate on the slow weights
+                buf = io.BytesIO()
+                T.save(optimizer.state_dict(), buf)
+                buf.seek(0)
+                optimizer.load_state_dict(T.load(buf))
+                optimizer._backup_and_load_cache()
+                with T.no_grad():
+                    out.append(model(x))
+                optimizer._clear_and_load_backup()
+                out.append(optimizer.get_la_step())
+        out += [model.state_dict(), [s["momentum_buffer"] for s in optimizer.optimizer.state.values()]]
+    out.append([s["cached_params"] for s in optimizer.state.values()])
+    return out
+
+
+def test_lookahead_over_gradient_centralized_sgd_with_resume(torch):
+    rng = _rng(11)
+    data = [(rng.standard_normal((3, 2, 4, 4)), rng.standard_normal((3, 2))) for _ in range(7)]
+    sd = lookahead_gc(torch, None, None)
+    _compare(lookahead_gc(tg, sd, data), lookahead_gc(torch, sd, data))
