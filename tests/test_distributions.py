@@ -1715,6 +1715,25 @@ def test_torch_submodule_names_and_utils():
     assert utils.euler_constant == TU.euler_constant
 
 
+def test_utils_private_helpers_programs_import(device):
+    """torch.distributions.utils' private helpers that programs import (drqv2's TruncatedNormal samples with
+    _standard_normal): _standard_normal draws N(0, 1) of the shape, dtype and device asked, from the package
+    generator; _sum_rightmost and is_tensor_like as torch's."""
+    from tinygrad_rnn.distributions.utils import _standard_normal, _sum_rightmost, is_tensor_like
+    TU = torch.distributions.utils
+    tg.manual_seed(3)
+    a = _standard_normal(tg.Size([2, 3]), dtype=tg.float64, device=device)
+    tg.manual_seed(3)
+    b = _standard_normal((2, 3), tg.float64, device)
+    assert a.shape == (2, 3) and a.dtype == tg.float64 and a.device == tg.device(device)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert _standard_normal((4,), tg.float32, None).dtype == tg.float32
+    x = _R.standard_normal((2, 3, 4))
+    for dim in (0, 1, 2):
+        _close(_sum_rightmost(tg.tensor(x, device=device), dim), TU._sum_rightmost(torch.tensor(x), dim))
+    assert is_tensor_like(a) and not is_tensor_like(3.0) and not is_tensor_like(None)
+
+
 def test_every_torch_submodule_with_our_classes_imports():
     """Each torch.distributions submodule whose classes exist here imports by torch's path (cauchy, studentT,
     relaxed_bernoulli, ...) and holds the same class objects as tg.distributions."""
