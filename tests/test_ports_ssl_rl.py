@@ -22,7 +22,9 @@ correction, automatic entropy tuning by log_alpha, twin soft Q with targets upda
 polyak_update); Kaixhin's Rainbow (NoisyLinear, dueling C51 head, the categorical projection by index_add_,
 prioritised-replay importance weights and priority updates); davda54's SAM (two-step with e_w in the optimizer
 state, adaptive, a closure), michaelrzhang's Lookahead wrapper (slow weights, momentum pullback, state_dict save /
-load) over gradient centralization's SGD_GC.
+load) over gradient centralization's SGD_GC; DrQ-v2 (RandomShiftsAug by grid_sample, TruncatedNormal through
+distributions.utils._standard_normal, the encoder trained through the critic); MAE (random masking by argsort /
+gather, patchify by einsum, sin-cos position embeddings, norm_pix_loss, layer-wise lr decay groups).
 """
 import copy
 import io
@@ -2336,3 +2338,692 @@ def test_lookahead_over_gradient_centralized_sgd_with_resume(torch):
     data = [(rng.standard_normal((3, 2, 4, 4)), rng.standard_normal((3, 2))) for _ in range(7)]
     sd = lookahead_gc(torch, None, None)
     _compare(lookahead_gc(tg, sd, data), lookahead_gc(torch, sd, data))
+
+
+# ---------------------------------------------------------------------------------------------------------- DrQ-v2
+def drqv2(T, sd, batches, noise, steps=3):
+    """facebookresearch/drqv2: RandomShiftsAug (replicate F.pad, a base grid from linspace / repeat / cat, integer
+    shifts scaled into grid units, F.grid_sample; its torch.randint drawn in numpy), the conv Encoder on uint8
+    frames (obs / 255 - 0.5), Actor and twin Critic with LayerNorm + Tanh trunks, utils.weight_init (orthogonal_
+    with calculate_gain('relu')), utils.TruncatedNormal (a Normal subclass sampling through
+    distributions.utils._standard_normal, clipped noise, the straight-through clamp x - x.detach() +
+    clamped.detach()), the 'linear(init,final,duration)' stddev schedule, update_critic / update_actor with
+    zero_grad(set_to_none=True) and the encoder trained through the critic only, soft_update_params."""
+    import re
+    nn = T.nn
+    F = nn.functional
+    pyd = T.distributions
+    import_module(T.__name__ + ".distributions.utils")._standard_normal  # (the program imports it from there)
+    noise = iter(noise)
+
+    def _standard_normal(shape, dtype, device):  # (its draws from numpy)
+        return T.from_numpy(next(noise)[:math.prod(shape)].reshape(tuple(shape)).copy()).to(dtype=dtype, device=device)
+
+    def randint(low, high, size, device=None, dtype=None):  # torch.randint
+        return T.from_numpy(next(noise)[:math.prod(size)].reshape(size)).abs().mul(high).floor().clamp(
+            low, high - 1).to(dtype=dtype, device=device)
+
+    class utils:
+        class eval_mode:
+            def __init__(self, *models):
+                self.models = models
+
+            def __enter__(self):
+                self.prev_states = []
+                for model in self.models:
+                    self.prev_states.append(model.training)
+                    model.train(False)
+
+            def __exit__(self, *args):
+                for model, state in zip(self.models, self.prev_states):
+                    model.train(state)
+                return False
+
+        @staticmethod
+        def weight_init(m):
+            if isinstance(m, nn.Linear):
+                nn.init.orthogonal_(m.weight.data)
+                if hasattr(m.bias, 'data'):
+                    m.bias.data.fill_(0.0)
+            elif isinstance(m, nn.Conv2d) or isinstance(m, nn.ConvTranspose2d):
+                gain = nn.init.calculate_gain('relu')
+                nn.init.orthogonal_(m.weight.data, gain)
+                if hasattr(m.bias, 'data'):
+                    m.bias.data.fill_(0.0)
+
+        @staticmethod
+        def soft_update_params(net, target_net, tau):
+            for param, target_param in zip(net.parameters(), target_net.parameters()):
+                target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+
+        @staticmethod
+        def to_torch(xs, device):
+            return tuple(T.as_tensor(x, device=device) for x in xs)
+
+        class TruncatedNormal(pyd.Normal):
+            def __init__(self, loc, scale, low=-1.0, high=1.0, eps=1e-6):
+                super().__init__(loc, scale, validate_args=False)
+                self.low = low
+                self.high = high
+                self.eps = eps
+
+            def _clamp(self, x):
+                clamped_x = T.clamp(x, self.low + self.eps, self.high - self.eps)
+                x = x - x.detach() + clamped_x.detach()
+                return x
+
+            def sample(self, clip=None, sample_shape=T.Size()):
+                shape = self._extended_shape(sample_shape)
+                eps = _standard_normal(shape, dtype=self.loc.dtype, device=self.loc.device)
+                eps *= self.scale
+                if clip is not None:
+                    eps = T.clamp(eps, -clip, clip)
+                x = self.loc + eps
+                return self._clamp(x)
+
+        @staticmethod
+        def schedule(schdl, step):
+            try:
+                return float(schdl)
+            except ValueError:
+                match = re.match(r'linear\((.+),(.+),(.+)\)', schdl)
+                if match:
+                    init, final, duration = [float(g) for g in match.groups()]
+                    mix = np.clip(step / duration, 0.0, 1.0)
+                    return (1.0 - mix) * init + mix * final
+            raise NotImplementedError(schdl)
+
+    class RandomShiftsAug(nn.Module):
+        def __init__(self, pad):
+            super().__init__()
+            self.pad = pad
+
+        def forward(self, x):
+            n, c, h, w = x.size()
+            assert h == w
+            padding = tuple([self.pad] * 4)
+            x = F.pad(x, padding, 'replicate')
+            eps = 1.0 / (h + 2 * self.pad)
+            arange = T.linspace(-1.0 + eps, 1.0 - eps, h + 2 * self.pad, device=x.device, dtype=x.dtype)[:h]
+            arange = arange.unsqueeze(0).repeat(h, 1).unsqueeze(2)
+            base_grid = T.cat([arange, arange.transpose(1, 0)], dim=2)
+            base_grid = base_grid.unsqueeze(0).repeat(n, 1, 1, 1)
+            shift = randint(0, 2 * self.pad + 1, size=(n, 1, 1, 2), device=x.device, dtype=x.dtype)
+            shift *= 2.0 / (h + 2 * self.pad)
+            grid = base_grid + shift
+            return F.grid_sample(x, grid, padding_mode='zeros', align_corners=False)
+
+    class Encoder(nn.Module):
+        def __init__(self, obs_shape):
+            super().__init__()
+            assert len(obs_shape) == 3
+            self.repr_dim = 4 * 2 * 2
+            self.convnet = nn.Sequential(nn.Conv2d(obs_shape[0], 4, 3, stride=2), nn.ReLU(),
+                                         nn.Conv2d(4, 4, 3, stride=1), nn.ReLU())
+            self.apply(utils.weight_init)
+
+        def forward(self, obs):
+            obs = obs / 255.0 - 0.5
+            h = self.convnet(obs)
+            h = h.view(h.shape[0], -1)
+            return h
+
+    class Actor(nn.Module):
+        def __init__(self, repr_dim, action_shape, feature_dim, hidden_dim):
+            super().__init__()
+            self.trunk = nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+            self.policy = nn.Sequential(nn.Linear(feature_dim, hidden_dim), nn.ReLU(inplace=True),
+                                        nn.Linear(hidden_dim, hidden_dim), nn.ReLU(inplace=True),
+                                        nn.Linear(hidden_dim, action_shape[0]))
+            self.apply(utils.weight_init)
+
+        def forward(self, obs, std):
+            h = self.trunk(obs)
+            mu = self.policy(h)
+            mu = T.tanh(mu)
+            std = T.ones_like(mu) * std
+            dist = utils.TruncatedNormal(mu, std)
+            return dist
+
+    class Critic(nn.Module):
+        def __init__(self, repr_dim, action_shape, feature_dim, hidden_dim):
+            super().__init__()
+            self.trunk = nn.Sequential(nn.Linear(repr_dim, feature_dim), nn.LayerNorm(feature_dim), nn.Tanh())
+            self.Q1 = nn.Sequential(
+                nn.Linear(feature_dim + action_shape[0], hidden_dim),
+                nn.ReLU(inplace=True), nn.Linear(hidden_dim, hidden_dim),
+                nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1))
+            self.Q2 = nn.Sequential(
+                nn.Linear(feature_dim + action_shape[0], hidden_dim),
+                nn.ReLU(inplace=True), nn.Linear(hidden_dim, hidden_dim),
+                nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1))
+            self.apply(utils.weight_init)
+
+        def forward(self, obs, action):
+            h = self.trunk(obs)
+            h_action = T.cat([h, action], dim=-1)
+            q1 = self.Q1(h_action)
+            q2 = self.Q2(h_action)
+            return q1, q2
+
+    class DrQV2Agent:
+        def __init__(self, obs_shape, action_shape, device, lr, feature_dim, hidden_dim, critic_target_tau,
+                     num_expl_steps, update_every_steps, stddev_schedule, stddev_clip, use_tb):
+            self.device = device
+            self.critic_target_tau = critic_target_tau
+            self.update_every_steps = update_every_steps
+            self.use_tb = use_tb
+            self.num_expl_steps = num_expl_steps
+            self.stddev_schedule = stddev_schedule
+            self.stddev_clip = stddev_clip
+            # models
+            self.encoder = Encoder(obs_shape).to(device)
+            self.actor = Actor(self.encoder.repr_dim, action_shape, feature_dim, hidden_dim).to(device)
+            self.critic = Critic(self.encoder.repr_dim, action_shape, feature_dim, hidden_dim).to(device)
+            self.critic_target = Critic(self.encoder.repr_dim, action_shape, feature_dim, hidden_dim).to(device)
+            self.lr = lr
+            # data augmentation
+            self.aug = RandomShiftsAug(pad=1)
+
+        def finish(self):  # (after the weights are loaded: the rest of __init__)
+            self.critic_target.load_state_dict(self.critic.state_dict())
+            # optimizers
+            self.encoder_opt = T.optim.Adam(self.encoder.parameters(), lr=self.lr)
+            self.actor_opt = T.optim.Adam(self.actor.parameters(), lr=self.lr)
+            self.critic_opt = T.optim.Adam(self.critic.parameters(), lr=self.lr)
+            self.train()
+            self.critic_target.train()
+
+        def train(self, training=True):
+            self.training = training
+            self.encoder.train(training)
+            self.actor.train(training)
+            self.critic.train(training)
+
+        def act(self, obs, step, eval_mode):
+            obs = T.as_tensor(obs, device=self.device)
+            obs = self.encoder(obs.unsqueeze(0))
+            stddev = utils.schedule(self.stddev_schedule, step)
+            dist = self.actor(obs, stddev)
+            if eval_mode:
+                action = dist.mean
+            else:
+                action = dist.sample(clip=None)
+                if step < self.num_expl_steps:
+                    action.uniform_(-1.0, 1.0)
+            return action.cpu().numpy()[0]
+
+        def update_critic(self, obs, action, reward, discount, next_obs, step):
+            metrics = dict()
+            with T.no_grad():
+                stddev = utils.schedule(self.stddev_schedule, step)
+                dist = self.actor(next_obs, stddev)
+                next_action = dist.sample(clip=self.stddev_clip)
+                target_Q1, target_Q2 = self.critic_target(next_obs, next_action)
+                target_V = T.min(target_Q1, target_Q2)
+                target_Q = reward + (discount * target_V)
+            Q1, Q2 = self.critic(obs, action)
+            critic_loss = F.mse_loss(Q1, target_Q) + F.mse_loss(Q2, target_Q)
+            if self.use_tb:
+                metrics['critic_target_q'] = target_Q.mean().item()
+                metrics['critic_q1'] = Q1.mean().item()
+                metrics['critic_q2'] = Q2.mean().item()
+                metrics['critic_loss'] = critic_loss.item()
+            # optimize encoder and critic
+            self.encoder_opt.zero_grad(set_to_none=True)
+            self.critic_opt.zero_grad(set_to_none=True)
+            critic_loss.backward()
+            metrics['grads'] = [_grads(self.encoder), _grads(self.critic)]
+            self.critic_opt.step()
+            self.encoder_opt.step()
+            return metrics
+
+        def update_actor(self, obs, step):
+            metrics = dict()
+            stddev = utils.schedule(self.stddev_schedule, step)
+            dist = self.actor(obs, stddev)
+            action = dist.sample(clip=self.stddev_clip)
+            log_prob = dist.log_prob(action).sum(-1, keepdim=True)
+            Q1, Q2 = self.critic(obs, action)
+            Q = T.min(Q1, Q2)
+            actor_loss = -Q.mean()
+            # optimize actor
+            self.actor_opt.zero_grad(set_to_none=True)
+            actor_loss.backward()
+            self.actor_opt.step()
+            if self.use_tb:
+                metrics['actor_loss'] = actor_loss.item()
+                metrics['actor_logprob'] = log_prob.mean().item()
+                metrics['actor_ent'] = dist.entropy().sum(dim=-1).mean().item()
+            metrics['actor_grads'] = _grads(self.actor)
+            return metrics
+
+        def update(self, replay_iter, step):
+            metrics = dict()
+            if step % self.update_every_steps != 0:
+                return metrics
+            batch = next(replay_iter)
+            obs, action, reward, discount, next_obs = utils.to_torch(batch, self.device)
+            # augment
+            obs = self.aug(obs.double())  # (.float() in the float32 original)
+            next_obs = self.aug(next_obs.double())
+            # encode
+            obs = self.encoder(obs)
+            with T.no_grad():
+                next_obs = self.encoder(next_obs)
+            if self.use_tb:
+                metrics['batch_reward'] = reward.mean().item()
+            # update critic
+            metrics.update(self.update_critic(obs, action, reward, discount, next_obs, step))
+            # update actor
+            metrics.update(self.update_actor(obs.detach(), step))
+            # update critic target
+            utils.soft_update_params(self.critic, self.critic_target, self.critic_target_tau)
+            return metrics
+
+    agent = DrQV2Agent((3, 9, 9), (2,), T.device("cpu"), 1e-2, 5, 6, 0.05, 0, 1, 'linear(1.0,0.1,4)', 0.3, True)
+    if sd is None:
+        return [_state(agent.encoder), _state(agent.actor), _state(agent.critic)]
+    for net, net_sd in zip((agent.encoder, agent.actor, agent.critic), sd):
+        _load(T, net, net_sd)
+    agent.finish()
+    out = []
+    for step in range(steps):
+        with T.no_grad(), utils.eval_mode(agent):
+            out.append(agent.act(batches[step][0][0], step, eval_mode=step == 0))
+        metrics = agent.update(iter(batches[step:]), step)
+        out.append([metrics[k] for k in sorted(metrics)])
+    out += [agent.encoder.state_dict(), agent.actor.state_dict(), agent.critic_target.state_dict()]
+    return out
+
+
+def test_drqv2_random_shifts_truncated_normal_and_encoder_through_critic(torch):
+    rng = _rng(12)
+    batches = [(rng.integers(0, 256, (4, 3, 9, 9)).astype(np.uint8), rng.uniform(-1, 1, (4, 2)),
+                rng.standard_normal((4, 1)), np.full((4, 1), 0.99), rng.integers(0, 256, (4, 3, 9, 9)).astype(np.uint8))
+               for _ in range(3)]
+    noise = [rng.standard_normal(8) for _ in range(30)]
+    sd = drqv2(torch, None, None, ())
+    _compare(drqv2(tg, sd, batches, noise), drqv2(torch, sd, batches, noise))
+
+
+# ------------------------------------------------------------------------------------------------------------- MAE
+def mae(T, sd, imgs, noise, epochs=3, norm_pix_loss=True):
+    """facebookresearch/mae models_mae.py: MaskedAutoencoderViT with timm-style PatchEmbed / Attention / Block,
+    the fixed 2-d sin-cos position embeddings from numpy copied in by .data.copy_(torch.from_numpy(...).float()),
+    xavier_uniform_ of the patch projection viewed 2-d, random_masking (argsort of noise - its torch.rand drawn in
+    numpy - gather of the kept tokens, the mask un-shuffled by gather), the decoder's mask tokens gathered back,
+    patchify / unpatchify by reshape(shape=...) and einsum, the norm_pix_loss; util/lr_decay.py's layer-wise
+    lr-decay parameter groups (get_layer_id_for_vit, lr_scale) for fine-tuning and util/lr_sched.py's half-cycle
+    cosine with warmup; AdamW with no weight decay on norms, biases and tokens."""
+    nn = T.nn
+    noise = iter(noise)
+
+    def rand(*size, device=None):  # torch.rand
+        return T.from_numpy(next(noise)[:math.prod(size)].reshape(size).copy())
+
+    # --------------------------------------------------------
+    # 2D sine-cosine position embedding
+    # --------------------------------------------------------
+    def get_2d_sincos_pos_embed(embed_dim, grid_size, cls_token=False):
+        grid_h = np.arange(grid_size, dtype=np.float32)
+        grid_w = np.arange(grid_size, dtype=np.float32)
+        grid = np.meshgrid(grid_w, grid_h)  # here w goes first
+        grid = np.stack(grid, axis=0)
+        grid = grid.reshape([2, 1, grid_size, grid_size])
+        pos_embed = get_2d_sincos_pos_embed_from_grid(embed_dim, grid)
+        if cls_token:
+            pos_embed = np.concatenate([np.zeros([1, embed_dim]), pos_embed], axis=0)
+        return pos_embed
+
+    def get_2d_sincos_pos_embed_from_grid(embed_dim, grid):
+        assert embed_dim % 2 == 0
+        # use half of dimensions to encode grid_h
+        emb_h = get_1d_sincos_pos_embed_from_grid(embed_dim // 2, grid[0])  # (H*W, D/2)
+        emb_w = get_1d_sincos_pos_embed_from_grid(embed_dim // 2, grid[1])  # (H*W, D/2)
+        emb = np.concatenate([emb_h, emb_w], axis=1)  # (H*W, D)
+        return emb
+
+    def get_1d_sincos_pos_embed_from_grid(embed_dim, pos):
+        assert embed_dim % 2 == 0
+        omega = np.arange(embed_dim // 2, dtype=np.float64)
+        omega /= embed_dim / 2.
+        omega = 1. / 10000**omega  # (D/2,)
+        pos = pos.reshape(-1)  # (M,)
+        out = np.einsum('m,d->md', pos, omega)  # (M, D/2), outer product
+        emb_sin = np.sin(out)  # (M, D/2)
+        emb_cos = np.cos(out)  # (M, D/2)
+        emb = np.concatenate([emb_sin, emb_cos], axis=1)  # (M, D)
+        return emb
+
+    class PatchEmbed(nn.Module):  # timm.models.vision_transformer.PatchEmbed
+        def __init__(self, img_size=224, patch_size=16, in_chans=3, embed_dim=768):
+            super().__init__()
+            img_size, patch_size = (img_size, img_size), (patch_size, patch_size)
+            self.img_size, self.patch_size = img_size, patch_size
+            self.grid_size = (img_size[0] // patch_size[0], img_size[1] // patch_size[1])
+            self.num_patches = self.grid_size[0] * self.grid_size[1]
+            self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
+
+        def forward(self, x):
+            x = self.proj(x).flatten(2).transpose(1, 2)  # BCHW -> BNC
+            return x
+
+    class Attention(nn.Module):  # timm's
+        def __init__(self, dim, num_heads=8, qkv_bias=False):
+            super().__init__()
+            self.num_heads = num_heads
+            head_dim = dim // num_heads
+            self.scale = head_dim ** -0.5
+            self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+            self.proj = nn.Linear(dim, dim)
+
+        def forward(self, x):
+            B, N, C = x.shape
+            qkv = self.qkv(x).reshape(B, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0)  # make torchscript happy (cannot use tensor as tuple)
+            attn = (q @ k.transpose(-2, -1)) * self.scale
+            attn = attn.softmax(dim=-1)
+            x = (attn @ v).transpose(1, 2).reshape(B, N, C)
+            x = self.proj(x)
+            return x
+
+    class Mlp(nn.Module):
+        def __init__(self, in_features, hidden_features):
+            super().__init__()
+            self.fc1 = nn.Linear(in_features, hidden_features)
+            self.act = nn.GELU()
+            self.fc2 = nn.Linear(hidden_features, in_features)
+
+        def forward(self, x):
+            return self.fc2(self.act(self.fc1(x)))
+
+    class Block(nn.Module):
+        def __init__(self, dim, num_heads, mlp_ratio=4., qkv_bias=False, norm_layer=nn.LayerNorm):
+            super().__init__()
+            self.norm1 = norm_layer(dim)
+            self.attn = Attention(dim, num_heads=num_heads, qkv_bias=qkv_bias)
+            self.norm2 = norm_layer(dim)
+            self.mlp = Mlp(in_features=dim, hidden_features=int(dim * mlp_ratio))
+
+        def forward(self, x):
+            x = x + self.attn(self.norm1(x))
+            x = x + self.mlp(self.norm2(x))
+            return x
+
+    class MaskedAutoencoderViT(nn.Module):
+        """ Masked Autoencoder with VisionTransformer backbone
+        """
+        def __init__(self, img_size=224, patch_size=16, in_chans=3,
+                     embed_dim=1024, depth=24, num_heads=16,
+                     decoder_embed_dim=512, decoder_depth=8, decoder_num_heads=16,
+                     mlp_ratio=4., norm_layer=nn.LayerNorm, norm_pix_loss=False):
+            super().__init__()
+            # MAE encoder specifics
+            self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
+            num_patches = self.patch_embed.num_patches
+            self.cls_token = nn.Parameter(T.zeros(1, 1, embed_dim))
+            self.pos_embed = nn.Parameter(T.zeros(1, num_patches + 1, embed_dim),
+                                          requires_grad=False)  # fixed sin-cos embedding
+            self.blocks = nn.ModuleList([
+                Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=norm_layer)
+                for i in range(depth)])
+            self.norm = norm_layer(embed_dim)
+            # MAE decoder specifics
+            self.decoder_embed = nn.Linear(embed_dim, decoder_embed_dim, bias=True)
+            self.mask_token = nn.Parameter(T.zeros(1, 1, decoder_embed_dim))
+            self.decoder_pos_embed = nn.Parameter(T.zeros(1, num_patches + 1, decoder_embed_dim),
+                                                  requires_grad=False)  # fixed sin-cos embedding
+            self.decoder_blocks = nn.ModuleList([
+                Block(decoder_embed_dim, decoder_num_heads, mlp_ratio, qkv_bias=True, norm_layer=norm_layer)
+                for i in range(decoder_depth)])
+            self.decoder_norm = norm_layer(decoder_embed_dim)
+            self.decoder_pred = nn.Linear(decoder_embed_dim, patch_size**2 * in_chans, bias=True)  # decoder to patch
+            self.norm_pix_loss = norm_pix_loss
+            self.initialize_weights()
+
+        def initialize_weights(self):
+            # initialization
+            # initialize (and freeze) pos_embed by sin-cos embedding
+            pos_embed = get_2d_sincos_pos_embed(self.pos_embed.shape[-1], int(self.patch_embed.num_patches**.5),
+                                                cls_token=True)
+            self.pos_embed.data.copy_(T.from_numpy(pos_embed).float().unsqueeze(0))
+            decoder_pos_embed = get_2d_sincos_pos_embed(self.decoder_pos_embed.shape[-1],
+                                                        int(self.patch_embed.num_patches**.5), cls_token=True)
+            self.decoder_pos_embed.data.copy_(T.from_numpy(decoder_pos_embed).float().unsqueeze(0))
+            # initialize patch_embed like nn.Linear (instead of nn.Conv2d)
+            w = self.patch_embed.proj.weight.data
+            T.nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
+            # timm's trunc_normal_(std=.02) is effectively normal_(std=0.02) as cutoff is too big (2.)
+            T.nn.init.normal_(self.cls_token, std=.02)
+            T.nn.init.normal_(self.mask_token, std=.02)
+            # initialize nn.Linear and nn.LayerNorm
+            self.apply(self._init_weights)
+
+        def _init_weights(self, m):
+            if isinstance(m, nn.Linear):
+                # we use xavier_uniform following official JAX ViT:
+                T.nn.init.xavier_uniform_(m.weight)
+                if isinstance(m, nn.Linear) and m.bias is not None:
+                    nn.init.constant_(m.bias, 0)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.constant_(m.bias, 0)
+                nn.init.constant_(m.weight, 1.0)
+
+        def patchify(self, imgs):
+            """
+            imgs: (N, 3, H, W)
+            x: (N, L, patch_size**2 *3)
+            """
+            p = self.patch_embed.patch_size[0]
+            assert imgs.shape[2] == imgs.shape[3] and imgs.shape[2] % p == 0
+            h = w = imgs.shape[2] // p
+            x = imgs.reshape(shape=(imgs.shape[0], 3, h, p, w, p))
+            x = T.einsum('nchpwq->nhwpqc', x)
+            x = x.reshape(shape=(imgs.shape[0], h * w, p**2 * 3))
+            return x
+
+        def unpatchify(self, x):
+            """
+            x: (N, L, patch_size**2 *3)
+            imgs: (N, 3, H, W)
+            """
+            p = self.patch_embed.patch_size[0]
+            h = w = int(x.shape[1]**.5)
+            assert h * w == x.shape[1]
+            x = x.reshape(shape=(x.shape[0], h, w, p, p, 3))
+            x = T.einsum('nhwpqc->nchpwq', x)
+            imgs = x.reshape(shape=(x.shape[0], 3, h * p, h * p))
+            return imgs
+
+        def random_masking(self, x, mask_ratio):
+            """
+            Perform per-sample random masking by per-sample shuffling.
+            Per-sample shuffling is done by argsort random noise.
+            x: [N, L, D], sequence
+            """
+            N, L, D = x.shape  # batch, length, dim
+            len_keep = int(L * (1 - mask_ratio))
+            noise = rand(N, L, device=x.device)  # noise in [0, 1]
+            # sort noise for each sample
+            ids_shuffle = T.argsort(noise, dim=1)  # ascend: small is keep, large is remove
+            ids_restore = T.argsort(ids_shuffle, dim=1)
+            # keep the first subset
+            ids_keep = ids_shuffle[:, :len_keep]
+            x_masked = T.gather(x, dim=1, index=ids_keep.unsqueeze(-1).repeat(1, 1, D))
+            # generate the binary mask: 0 is keep, 1 is remove
+            mask = T.ones([N, L], device=x.device)
+            mask[:, :len_keep] = 0
+            # unshuffle to get the binary mask
+            mask = T.gather(mask, dim=1, index=ids_restore)
+            return x_masked, mask, ids_restore
+
+        def forward_encoder(self, x, mask_ratio):
+            # embed patches
+            x = self.patch_embed(x)
+            # add pos embed w/o cls token
+            x = x + self.pos_embed[:, 1:, :]
+            # masking: length -> length * mask_ratio
+            x, mask, ids_restore = self.random_masking(x, mask_ratio)
+            # append cls token
+            cls_token = self.cls_token + self.pos_embed[:, :1, :]
+            cls_tokens = cls_token.expand(x.shape[0], -1, -1)
+            x = T.cat((cls_tokens, x), dim=1)
+            # apply Transformer blocks
+            for blk in self.blocks:
+                x = blk(x)
+            x = self.norm(x)
+            return x, mask, ids_restore
+
+        def forward_decoder(self, x, ids_restore):
+            # embed tokens
+            x = self.decoder_embed(x)
+            # append mask tokens to sequence
+            mask_tokens = self.mask_token.repeat(x.shape[0], ids_restore.shape[1] + 1 - x.shape[1], 1)
+            x_ = T.cat([x[:, 1:, :], mask_tokens], dim=1)  # no cls token
+            x_ = T.gather(x_, dim=1, index=ids_restore.unsqueeze(-1).repeat(1, 1, x.shape[2]))  # unshuffle
+            x = T.cat([x[:, :1, :], x_], dim=1)  # append cls token
+            # add pos embed
+            x = x + self.decoder_pos_embed
+            # apply Transformer blocks
+            for blk in self.decoder_blocks:
+                x = blk(x)
+            x = self.decoder_norm(x)
+            # predictor projection
+            x = self.decoder_pred(x)
+            # remove cls token
+            x = x[:, 1:, :]
+            return x
+
+        def forward_loss(self, imgs, pred, mask):
+            """
+            imgs: [N, 3, H, W]
+            pred: [N, L, p*p*3]
+            mask: [N, L], 0 is keep, 1 is remove,
+            """
+            target = self.patchify(imgs)
+            if self.norm_pix_loss:
+                mean = target.mean(dim=-1, keepdim=True)
+                var = target.var(dim=-1, keepdim=True)
+                target = (target - mean) / (var + 1.e-6)**.5
+            loss = (pred - target) ** 2
+            loss = loss.mean(dim=-1)  # [N, L], mean loss per patch
+            loss = (loss * mask).sum() / mask.sum()  # mean loss on removed patches
+            return loss
+
+        def forward(self, imgs, mask_ratio=0.75):
+            latent, mask, ids_restore = self.forward_encoder(imgs, mask_ratio)
+            pred = self.forward_decoder(latent, ids_restore)  # [N, L, p*p*3]
+            loss = self.forward_loss(imgs, pred, mask)
+            return loss, pred, mask
+
+    def get_layer_id_for_vit(name, num_layers):
+        """
+        Assign a parameter with its layer id
+        Following BEiT: https://github.com/microsoft/unilm/blob/master/beit/optim_factory.py#L33
+        """
+        if name in ['cls_token', 'pos_embed']:
+            return 0
+        elif name.startswith('patch_embed'):
+            return 0
+        elif name.startswith('blocks'):
+            return int(name.split('.')[1]) + 1
+        else:
+            return num_layers
+
+    def param_groups_lrd(model, weight_decay=0.05, no_weight_decay_list=[], layer_decay=.75):
+        """
+        Parameter groups for layer-wise lr decay
+        Following BEiT: https://github.com/microsoft/unilm/blob/master/beit/optim_factory.py#L58
+        """
+        param_group_names = {}
+        param_groups = {}
+        num_layers = len(model.blocks) + 1
+        layer_scales = list(layer_decay ** (num_layers - i) for i in range(num_layers + 1))
+        for n, p in model.named_parameters():
+            if not p.requires_grad:
+                continue
+            # no decay: all 1D parameters and model specific ones
+            if p.ndim == 1 or n in no_weight_decay_list:
+                g_decay = "no_decay"
+                this_decay = 0.
+            else:
+                g_decay = "decay"
+                this_decay = weight_decay
+            layer_id = get_layer_id_for_vit(n, num_layers)
+            group_name = "layer_%d_%s" % (layer_id, g_decay)
+            if group_name not in param_group_names:
+                this_scale = layer_scales[layer_id]
+                param_group_names[group_name] = {
+                    "lr_scale": this_scale,
+                    "weight_decay": this_decay,
+                    "params": [],
+                }
+                param_groups[group_name] = {
+                    "lr_scale": this_scale,
+                    "weight_decay": this_decay,
+                    "params": [],
+                }
+            param_group_names[group_name]["params"].append(n)
+            param_groups[group_name]["params"].append(p)
+        return list(param_groups.values())
+
+    def adjust_learning_rate(optimizer, epoch, lr, min_lr, warmup_epochs, epochs):
+        """Decay the learning rate with half-cycle cosine after warmup"""
+        if epoch < warmup_epochs:
+            lr = lr * epoch / warmup_epochs
+        else:
+            lr = min_lr + (lr - min_lr) * 0.5 * \
+                (1. + math.cos(math.pi * (epoch - warmup_epochs) / (epochs - warmup_epochs)))
+        for param_group in optimizer.param_groups:
+            if "lr_scale" in param_group:
+                param_group["lr"] = lr * param_group["lr_scale"]
+            else:
+                param_group["lr"] = lr
+        return lr
+
+    model = MaskedAutoencoderViT(img_size=4, patch_size=2, in_chans=3, embed_dim=8, depth=2, num_heads=2,
+                                 decoder_embed_dim=4, decoder_depth=1, decoder_num_heads=2, mlp_ratio=2,
+                                 norm_layer=partial(nn.LayerNorm, eps=1e-6), norm_pix_loss=norm_pix_loss)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    out = []
+    # pre-training: optim_factory.param_groups_weight_decay
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        if param.ndim <= 1 or name.endswith(".bias") or name in ('cls_token', 'mask_token'):
+            no_decay.append(param)
+        else:
+            decay.append(param)
+    optimizer = T.optim.AdamW([{'params': no_decay, 'weight_decay': 0.}, {'params': decay, 'weight_decay': 0.05}],
+                              lr=1e-2, betas=(0.9, 0.95))
+    model.train(True)
+    for epoch in range(epochs):
+        samples = T.from_numpy(imgs[epoch])
+        out.append(adjust_learning_rate(optimizer, epoch + 0.5, 1e-2, 1e-4, 1, epochs))
+        loss, pred, mask = model(samples, mask_ratio=0.75)
+        loss.backward()
+        out += [loss, model.unpatchify(pred), mask, _grads(model)]
+        optimizer.step()
+        optimizer.zero_grad()
+    # fine-tuning the encoder with layer-wise lr decay
+    groups = param_groups_lrd(model, 0.05, no_weight_decay_list={'pos_embed', 'cls_token'}, layer_decay=0.65)
+    optimizer = T.optim.AdamW(groups, lr=1e-2)
+    adjust_learning_rate(optimizer, 1.0, 1e-2, 1e-4, 1, epochs)
+    latent, _, _ = model.forward_encoder(T.from_numpy(imgs[0]), 0.5)
+    ft_loss = latent[:, 0].pow(2).mean()
+    ft_loss.backward()
+    optimizer.step()
+    out += [ft_loss, [g["lr"] for g in optimizer.param_groups], model.state_dict()]
+    return out
+
+
+def test_mae_random_masking_patchify_and_layer_decay(torch):
+    rng = _rng(13)
+    imgs = [rng.standard_normal((2, 3, 4, 4)) for _ in range(3)]
+    noise = [rng.random(8) for _ in range(4)]
+    sd = mae(torch, None, None, noise)
+    _compare(mae(tg, sd, imgs, noise), mae(torch, sd, imgs, noise))
