@@ -24,7 +24,10 @@ prioritised-replay importance weights and priority updates); davda54's SAM (two-
 state, adaptive, a closure), michaelrzhang's Lookahead wrapper (slow weights, momentum pullback, state_dict save /
 load) over gradient centralization's SGD_GC; DrQ-v2 (RandomShiftsAug by grid_sample, TruncatedNormal through
 distributions.utils._standard_normal, the encoder trained through the critic); MAE (random masking by argsort /
-gather, patchify by einsum, sin-cos position embeddings, norm_pix_loss, layer-wise lr decay groups).
+gather, patchify by einsum, sin-cos position embeddings, norm_pix_loss, layer-wise lr decay groups);
+pytorch_sac's SquashedNormal (a TransformedDistribution over a hand-written TanhTransform) with CQL's
+conservative penalty; PCGrad's gradient surgery; SwAV (Sinkhorn-Knopp assignments, the queue, prototypes
+re-normalised and frozen).
 """
 import copy
 import io
@@ -3027,3 +3030,666 @@ def test_mae_random_masking_patchify_and_layer_decay(torch):
     noise = [rng.random(8) for _ in range(4)]
     sd = mae(torch, None, None, noise)
     _compare(mae(tg, sd, imgs, noise), mae(torch, sd, imgs, noise))
+
+
+# ------------------------------------------------------------------------------ pytorch_sac's SquashedNormal + CQL
+def sac_cql(T, sd, batches, noise, cql=True, steps=3):
+    """denisyarats/pytorch_sac's agent (utils.mlp, weight_init, DiagGaussianActor with the tanh-bounded log_std,
+    the SquashedNormal TransformedDistribution over a hand-written TanhTransform - domain / codomain constraints,
+    bijective, sign, _call / _inverse / log_abs_det_jacobian by softplus, cache_size=1 - its mean through the
+    transforms, log_alpha a leaf made by requires_grad = True, the detached alpha loss, soft_update_params) with
+    the conservative Q-learning penalty of young-geng's CQL (uniform random actions, the policy's current and next
+    actions repeated per sample, logsumexp over the importance-weighted Q's, the min-Q weight). Base-Normal rsample
+    / sample and uniform_ noise come from numpy."""
+    nn = T.nn
+    F = nn.functional
+    pyd = T.distributions
+    noise = iter(noise)
+
+    class Normal(pyd.Normal):  # (the base distribution's rsample, its draws from numpy)
+        def rsample(self, sample_shape=T.Size()):
+            shape = self._extended_shape(sample_shape)
+            eps = T.from_numpy(next(noise)[:math.prod(shape)].reshape(tuple(shape)).copy())
+            return self.loc + eps * self.scale
+
+        def sample(self, sample_shape=T.Size()):
+            with T.no_grad():
+                return self.rsample(sample_shape)
+
+    def uniform_(t, a, b):  # (Tensor.uniform_, from numpy)
+        with T.no_grad():
+            return t.copy_(T.from_numpy(next(noise)[:t.numel()].reshape(tuple(t.shape)) * (b - a) / 2 + (a + b) / 2))
+
+    class utils:
+        @staticmethod
+        def weight_init(m):
+            """Custom weight init for Conv2D and Linear layers."""
+            if isinstance(m, nn.Linear):
+                nn.init.orthogonal_(m.weight.data)
+                if hasattr(m.bias, 'data'):
+                    m.bias.data.fill_(0.0)
+
+        @staticmethod
+        def mlp(input_dim, hidden_dim, output_dim, hidden_depth, output_mod=None):
+            if hidden_depth == 0:
+                mods = [nn.Linear(input_dim, output_dim)]
+            else:
+                mods = [nn.Linear(input_dim, hidden_dim), nn.ReLU(inplace=True)]
+                for i in range(hidden_depth - 1):
+                    mods += [nn.Linear(hidden_dim, hidden_dim), nn.ReLU(inplace=True)]
+                mods.append(nn.Linear(hidden_dim, output_dim))
+            if output_mod is not None:
+                mods.append(output_mod)
+            trunk = nn.Sequential(*mods)
+            return trunk
+
+        @staticmethod
+        def soft_update_params(net, target_net, tau):
+            for param, target_param in zip(net.parameters(), target_net.parameters()):
+                target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+
+    class TanhTransform(pyd.transforms.Transform):
+        domain = pyd.constraints.real
+        codomain = pyd.constraints.interval(-1.0, 1.0)
+        bijective = True
+        sign = +1
+
+        def __init__(self, cache_size=1):
+            super().__init__(cache_size=cache_size)
+
+        @staticmethod
+        def atanh(x):
+            return 0.5 * (x.log1p() - (-x).log1p())
+
+        def __eq__(self, other):
+            return isinstance(other, TanhTransform)
+
+        def _call(self, x):
+            return x.tanh()
+
+        def _inverse(self, y):
+            # We do not clamp to the boundary here as it may degrade the performance of certain algorithms.
+            # one should use `cache_size=1` instead
+            return self.atanh(y)
+
+        def log_abs_det_jacobian(self, x, y):
+            # We use a formula that is more numerically stable, see details in the following link
+            # https://github.com/tensorflow/probability/commit/ef6bb176e0ebd1cf6e25c6b5cecdd2428c22963f#diff-e120f70e92e6741bca649f04fcd907b7
+            return 2. * (math.log(2.) - x - F.softplus(-2. * x))
+
+    class SquashedNormal(pyd.transformed_distribution.TransformedDistribution):
+        def __init__(self, loc, scale):
+            self.loc = loc
+            self.scale = scale
+            self.base_dist = Normal(loc, scale)
+            transforms = [TanhTransform()]
+            super().__init__(self.base_dist, transforms)
+
+        @property
+        def mean(self):
+            mu = self.loc
+            for tr in self.transforms:
+                mu = tr(mu)
+            return mu
+
+    class DiagGaussianActor(nn.Module):
+        """torch.distributions implementation of an diagonal Gaussian policy."""
+        def __init__(self, obs_dim, action_dim, hidden_dim, hidden_depth, log_std_bounds):
+            super().__init__()
+            self.log_std_bounds = log_std_bounds
+            self.trunk = utils.mlp(obs_dim, hidden_dim, 2 * action_dim, hidden_depth)
+            self.outputs = dict()
+            self.apply(utils.weight_init)
+
+        def forward(self, obs):
+            mu, log_std = self.trunk(obs).chunk(2, dim=-1)
+            # constrain log_std inside [log_std_min, log_std_max]
+            log_std = T.tanh(log_std)
+            log_std_min, log_std_max = self.log_std_bounds
+            log_std = log_std_min + 0.5 * (log_std_max - log_std_min) * (log_std + 1)
+            std = log_std.exp()
+            self.outputs['mu'] = mu
+            self.outputs['std'] = std
+            dist = SquashedNormal(mu, std)
+            return dist
+
+    class DoubleQCritic(nn.Module):
+        """Critic network, employes double Q-learning."""
+        def __init__(self, obs_dim, action_dim, hidden_dim, hidden_depth):
+            super().__init__()
+            self.Q1 = utils.mlp(obs_dim + action_dim, hidden_dim, 1, hidden_depth)
+            self.Q2 = utils.mlp(obs_dim + action_dim, hidden_dim, 1, hidden_depth)
+            self.outputs = dict()
+            self.apply(utils.weight_init)
+
+        def forward(self, obs, action):
+            assert obs.size(0) == action.size(0)
+            obs_action = T.cat([obs, action], dim=-1)
+            q1 = self.Q1(obs_action)
+            q2 = self.Q2(obs_action)
+            self.outputs['q1'] = q1
+            self.outputs['q2'] = q2
+            return q1, q2
+
+    class SACAgent:
+        """SAC algorithm."""
+        def __init__(self, obs_dim, action_dim, action_range, device, discount, init_temperature, alpha_lr,
+                     alpha_betas, actor_lr, actor_betas, actor_update_frequency, critic_lr, critic_betas, critic_tau,
+                     critic_target_update_frequency, batch_size, learnable_temperature):
+            self.action_range = action_range
+            self.device = T.device(device)
+            self.discount = discount
+            self.critic_tau = critic_tau
+            self.actor_update_frequency = actor_update_frequency
+            self.critic_target_update_frequency = critic_target_update_frequency
+            self.batch_size = batch_size
+            self.learnable_temperature = learnable_temperature
+            self.critic = DoubleQCritic(obs_dim, action_dim, 6, 2).to(self.device)
+            self.critic_target = DoubleQCritic(obs_dim, action_dim, 6, 2).to(self.device)
+            self.actor = DiagGaussianActor(obs_dim, action_dim, 6, 2, [-5, 2]).to(self.device)
+            self.log_alpha = T.tensor(np.log(init_temperature)).to(self.device)
+            self.log_alpha.requires_grad = True
+            # set target entropy to -|A|
+            self.target_entropy = -action_dim
+            self.lrs = (actor_lr, actor_betas, alpha_lr, alpha_betas, critic_lr, critic_betas)
+
+        def finish(self):  # (after the weights are loaded: the rest of __init__)
+            actor_lr, actor_betas, alpha_lr, alpha_betas, critic_lr, critic_betas = self.lrs
+            self.critic_target.load_state_dict(self.critic.state_dict())
+            # optimizers
+            self.actor_optimizer = T.optim.Adam(self.actor.parameters(), lr=actor_lr, betas=actor_betas)
+            self.critic_optimizer = T.optim.Adam(self.critic.parameters(), lr=critic_lr, betas=critic_betas)
+            self.log_alpha_optimizer = T.optim.Adam([self.log_alpha], lr=alpha_lr, betas=alpha_betas)
+            self.train()
+            self.critic_target.train()
+
+        def train(self, training=True):
+            self.training = training
+            self.actor.train(training)
+            self.critic.train(training)
+
+        @property
+        def alpha(self):
+            return self.log_alpha.exp()
+
+        def act(self, obs, sample=False):
+            obs = T.FloatTensor(obs).to(self.device).double()
+            obs = obs.unsqueeze(0)
+            dist = self.actor(obs)
+            action = dist.sample() if sample else dist.mean
+            action = action.clamp(*self.action_range)
+            assert action.ndim == 2 and action.shape[0] == 1
+            return action[0].detach().numpy()
+
+        def cql_penalty(self, obs, action, next_obs, q1_pred, q2_pred, num=2, temp=1.0, weight=1.0):
+            """young-geng/CQL's conservative term (SimpleSAC/conservative_sac.py)."""
+            batch_size, action_dim = action.shape
+            cql_random_actions = uniform_(action.new_empty((batch_size, num, action_dim)), -1, 1)
+            obs_rep = obs.unsqueeze(1).repeat(1, num, 1).reshape(-1, obs.shape[-1])
+            next_obs_rep = next_obs.unsqueeze(1).repeat(1, num, 1).reshape(-1, obs.shape[-1])
+            cur_dist, next_dist = self.actor(obs_rep), self.actor(next_obs_rep)
+            cql_current_actions = cur_dist.rsample()
+            cql_current_log_pis = cur_dist.log_prob(cql_current_actions).sum(-1)
+            cql_next_actions = next_dist.rsample()
+            cql_next_log_pis = next_dist.log_prob(cql_next_actions).sum(-1)
+            cql_current_actions, cql_next_actions = cql_current_actions.detach(), cql_next_actions.detach()
+            cql_current_log_pis, cql_next_log_pis = cql_current_log_pis.detach(), cql_next_log_pis.detach()
+            qs = [self.critic(obs_rep, a.reshape(-1, action_dim)) for a in
+                  (cql_random_actions, cql_current_actions, cql_next_actions)]
+            random_density = np.log(0.5 ** action_dim)
+            out = []
+            for k, q_pred in enumerate((q1_pred, q2_pred)):
+                q_rand, q_cur, q_next = (q[k].view(batch_size, num) for q in qs)
+                cql_cat_q = T.cat([
+                    q_rand - random_density,
+                    q_next - cql_next_log_pis.view(batch_size, num).detach(),
+                    q_cur - cql_current_log_pis.view(batch_size, num).detach()], dim=1)
+                cql_ood = T.logsumexp(cql_cat_q / temp, dim=1) * temp
+                out.append(T.clamp(cql_ood - q_pred.view(-1), -1e3, 1e3).mean() * weight)
+            return out[0] + out[1]
+
+        def update_critic(self, obs, action, reward, next_obs, not_done, step):
+            dist = self.actor(next_obs)
+            next_action = dist.rsample()
+            log_prob = dist.log_prob(next_action).sum(-1, keepdim=True)
+            target_Q1, target_Q2 = self.critic_target(next_obs, next_action)
+            target_V = T.min(target_Q1, target_Q2) - self.alpha.detach() * log_prob
+            target_Q = reward + (not_done * self.discount * target_V)
+            target_Q = target_Q.detach()
+            # get current Q estimates
+            current_Q1, current_Q2 = self.critic(obs, action)
+            critic_loss = F.mse_loss(current_Q1, target_Q) + F.mse_loss(current_Q2, target_Q)
+            if cql:
+                critic_loss = critic_loss + self.cql_penalty(obs, action, next_obs, current_Q1, current_Q2)
+            # Optimize the critic
+            self.critic_optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic_optimizer.step()
+            return [critic_loss, _grads(self.critic)]
+
+        def update_actor_and_alpha(self, obs, step):
+            dist = self.actor(obs)
+            action = dist.rsample()
+            log_prob = dist.log_prob(action).sum(-1, keepdim=True)
+            actor_Q1, actor_Q2 = self.critic(obs, action)
+            actor_Q = T.min(actor_Q1, actor_Q2)
+            actor_loss = (self.alpha.detach() * log_prob - actor_Q).mean()
+            # optimize the actor
+            self.actor_optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor_optimizer.step()
+            out = [actor_loss, _grads(self.actor), -log_prob.mean()]
+            if self.learnable_temperature:
+                self.log_alpha_optimizer.zero_grad()
+                alpha_loss = (self.alpha * (-log_prob - self.target_entropy).detach()).mean()
+                alpha_loss.backward()
+                self.log_alpha_optimizer.step()
+                out += [alpha_loss, self.log_alpha.grad]
+            return out
+
+        def update(self, batch, step):
+            obs, action, reward, next_obs, not_done, not_done_no_max = (T.as_tensor(x) for x in batch)
+            out = self.update_critic(obs, action, reward, next_obs, not_done_no_max, step)
+            if step % self.actor_update_frequency == 0:
+                out += self.update_actor_and_alpha(obs, step)
+            if step % self.critic_target_update_frequency == 0:
+                utils.soft_update_params(self.critic, self.critic_target, self.critic_tau)
+            return out
+
+    agent = SACAgent(3, 2, [-1, 1], "cpu", 0.99, 0.1, 1e-2, [0.9, 0.999], 1e-2, [0.9, 0.999], 1, 1e-2,
+                     [0.9, 0.999], 0.05, 2, 4, True)
+    if sd is None:
+        return [_state(agent.actor), _state(agent.critic)]
+    for net, net_sd in zip((agent.actor, agent.critic), sd):
+        _load(T, net, net_sd)
+    agent.finish()
+    out = []
+    for step in range(steps):
+        out += [agent.act(batches[step][0][0], sample=False), agent.act(batches[step][0][1], sample=True)]
+        out += agent.update(batches[step], step)
+    dist = agent.actor(T.as_tensor(batches[0][0]))
+    y = T.as_tensor(batches[0][1]) * 0.9
+    out += [dist.log_prob(y), dist.mean, agent.log_alpha, agent.actor.state_dict(),
+            agent.critic_target.state_dict()]
+    return out
+
+
+def test_pytorch_sac_squashed_normal_transform_and_cql_penalty(torch):
+    rng = _rng(14)
+    batches = [(rng.standard_normal((4, 3)), rng.uniform(-0.9, 0.9, (4, 2)), rng.standard_normal((4, 1)),
+                rng.standard_normal((4, 3)), np.ones((4, 1)), np.ones((4, 1))) for _ in range(3)]
+    noise = [rng.standard_normal(16) for _ in range(60)]
+    sd = sac_cql(torch, None, None, ())
+    for cql in (False, True):
+        _compare(sac_cql(tg, sd, batches, noise, cql), sac_cql(torch, sd, batches, noise, cql), where=f"cql={cql}")
+
+
+# ----------------------------------------------------------------------------------------------------------- PCGrad
+def pcgrad(T, sd, data, reduction='mean', steps=3):
+    """WeiChengTseng/Pytorch-PCGrad: the PCGrad wrapper (per-objective backward with retain_graph, gradients
+    retrieved / flattened with has-grad masks, copy.deepcopy of the gradient list, random.shuffle'd projections of
+    conflicting gradients by torch.dot, the shared / unshared merge through boolean-mask setitem, _unflatten_grad by
+    np.prod slices, p.grad assigned) over Adam, training the repository's multi-task example (a shared trunk, two
+    heads, one of them using a parameter the other task never touches)."""
+    import random
+    nn = T.nn
+    F = nn.functional
+
+    class PCGrad():
+        def __init__(self, optimizer, reduction='mean'):
+            self._optim, self._reduction = optimizer, reduction
+            return
+
+        @property
+        def optimizer(self):
+            return self._optim
+
+        def zero_grad(self):
+            """clear the gradient of the parameters"""
+            return self._optim.zero_grad(set_to_none=True)
+
+        def step(self):
+            """update the parameters with the gradient"""
+            return self._optim.step()
+
+        def pc_backward(self, objectives):
+            """calculate the gradient of the parameters
+            input:
+            - objectives: a list of objectives
+            """
+            grads, shapes, has_grads = self._pack_grad(objectives)
+            pc_grad = self._project_conflicting(grads, has_grads)
+            pc_grad = self._unflatten_grad(pc_grad, shapes[0])
+            self._set_grad(pc_grad)
+            return
+
+        def _project_conflicting(self, grads, has_grads, shapes=None):
+            shared = T.stack(has_grads).prod(0).bool()
+            pc_grad, num_task = copy.deepcopy(grads), len(grads)
+            for g_i in pc_grad:
+                random.shuffle(grads)
+                for g_j in grads:
+                    g_i_g_j = T.dot(g_i, g_j)
+                    if g_i_g_j < 0:
+                        g_i -= (g_i_g_j) * g_j / (g_j.norm()**2)
+            merged_grad = T.zeros_like(grads[0]).to(grads[0].device)
+            if self._reduction == 'mean':
+                merged_grad[shared] = T.stack([g[shared] for g in pc_grad]).mean(dim=0)
+            elif self._reduction == 'sum':
+                merged_grad[shared] = T.stack([g[shared] for g in pc_grad]).sum(dim=0)
+            else:
+                exit('invalid reduction method')
+            merged_grad[~shared] = T.stack([g[~shared] for g in pc_grad]).sum(dim=0)
+            return merged_grad
+
+        def _set_grad(self, grads):
+            """set the modified gradients to the network"""
+            idx = 0
+            for group in self._optim.param_groups:
+                for p in group['params']:
+                    # if p.grad is None: continue
+                    p.grad = grads[idx]
+                    idx += 1
+            return
+
+        def _pack_grad(self, objectives):
+            """pack the gradient of the parameters of the network for each objective
+            output:
+            - grad: a list of the gradient of the parameters
+            - shape: a list of the shape of the parameters
+            - has_grad: a list of mask represent whether the parameter has gradient
+            """
+            grads, shapes, has_grads = [], [], []
+            for obj in objectives:
+                self._optim.zero_grad(set_to_none=True)
+                obj.backward(retain_graph=True)
+                grad, shape, has_grad = self._retrieve_grad()
+                grads.append(self._flatten_grad(grad, shape))
+                has_grads.append(self._flatten_grad(has_grad, shape))
+                shapes.append(shape)
+            return grads, shapes, has_grads
+
+        def _unflatten_grad(self, grads, shapes):
+            unflatten_grad, idx = [], 0
+            for shape in shapes:
+                length = np.prod(shape)
+                unflatten_grad.append(grads[idx:idx + length].view(shape).clone())
+                idx += length
+            return unflatten_grad
+
+        def _flatten_grad(self, grads, shapes):
+            flatten_grad = T.cat([g.flatten() for g in grads])
+            return flatten_grad
+
+        def _retrieve_grad(self):
+            """get the gradient of the parameters of the network with specific objective
+            output:
+            - grad: a list of the gradient of the parameters
+            - shape: a list of the shape of the parameters
+            - has_grad: a list of mask represent whether the parameter has gradient
+            """
+            grad, shape, has_grad = [], [], []
+            for group in self._optim.param_groups:
+                for p in group['params']:
+                    # if p.grad is None: continue
+                    # tackle the multi-head scenario
+                    if p.grad is None:
+                        shape.append(p.shape)
+                        grad.append(T.zeros_like(p).to(p.device))
+                        has_grad.append(T.zeros_like(p).to(p.device))
+                        continue
+                    shape.append(p.grad.shape)
+                    grad.append(p.grad.clone())
+                    has_grad.append(T.ones_like(p).to(p.device))
+            return grad, shape, has_grad
+
+    class TestNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self._linear = nn.Linear(3, 4)
+
+        def forward(self, x):
+            return self._linear(x)
+
+    class MultiHeadTestNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self._linear = nn.Linear(3, 2)
+            self._head1 = nn.Linear(2, 4)
+            self._head2 = nn.Linear(2, 4)
+
+        def forward(self, x):
+            feat = self._linear(x)
+            return self._head1(feat), self._head2(feat)
+
+    nets = nn.ModuleDict(dict(single=TestNet(), multi=MultiHeadTestNet()))
+    if sd is None:
+        return _state(nets)
+    _load(T, nets, sd)
+    random.seed(0)
+    out = []
+    for name, net in nets.items():
+        pc_adam = PCGrad(T.optim.Adam(net.parameters(), lr=0.05), reduction)
+        lossi, lossj = nn.L1Loss(), nn.MSELoss()
+        for step in range(steps):
+            x, y = T.from_numpy(data[step][0]), T.from_numpy(data[step][1])
+            pc_adam.zero_grad()
+            if name == "single":
+                y_pred = net(x)
+                loss1, loss2 = lossi(y_pred, y), lossj(y_pred, y)
+            else:
+                y_pred_1, y_pred_2 = net(x)
+                loss1, loss2 = lossi(y_pred_1, y), lossj(y_pred_2, y)
+            pc_adam.pc_backward([loss1, loss2])
+            out += [loss1, loss2, _grads(net)]
+            pc_adam.step()
+        out.append(net.state_dict())
+    return out
+
+
+def test_pcgrad_gradient_surgery_single_and_multi_head(torch):
+    rng = _rng(15)
+    data = [(rng.standard_normal((5, 3)), rng.standard_normal((5, 4))) for _ in range(3)]
+    sd = pcgrad(torch, None, None)
+    for reduction in ("mean", "sum"):
+        _compare(pcgrad(tg, sd, data, reduction), pcgrad(torch, sd, data, reduction), where=reduction)
+
+
+# ------------------------------------------------------------------------------------------------------------- SwAV
+def swav(T, sd, crops, epochs=3):
+    """facebookresearch/swav main_swav.py: the multi-crop ResNet forward (unique_consecutive crop sizes,
+    forward_backbone per resolution, the projection head with BatchNorm1d, l2 normalisation, the prototypes
+    Linear), prototypes re-normalised under no_grad by weight.copy_, the feature queue (its rolling update by
+    clone, queue-augmented scores by torch.mm with prototypes.weight.t()), distributed_sinkhorn's iterations
+    (one process), the swapped-prediction loss over np.delete'd views, the prototypes' gradients cancelled for
+    the first iterations, SGD with the warmup + cosine schedule written per iteration."""
+    nn = T.nn
+    F = nn.functional
+
+    class Args:
+        nmb_crops = [2, 2]
+        crops_for_assign = [0, 1]
+        temperature = 0.1
+        epsilon = 0.05
+        sinkhorn_iterations = 3
+        feat_dim = 4
+        nmb_prototypes = 5
+        queue_length = 3
+        epoch_queue_starts = 1
+        freeze_prototypes_niters = 2
+        world_size = 1
+        base_lr, final_lr, warmup_epochs, start_warmup = 0.6, 0.0006, 1, 0.
+    args = Args()
+
+    class ResNet(nn.Module):
+        def __init__(self, normalize=False, output_dim=0, hidden_mlp=0, nmb_prototypes=0, eval_mode=False):
+            super(ResNet, self).__init__()
+            self.eval_mode = eval_mode
+            self.padding = nn.ConstantPad2d(1, 0.0)
+            self.conv1 = nn.Conv2d(3, 6, kernel_size=3, stride=1, padding=0, bias=False)
+            self.bn1 = nn.BatchNorm2d(6)
+            self.relu = nn.ReLU(inplace=True)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            # normalize output features
+            self.l2norm = normalize
+            # projection head
+            if output_dim == 0:
+                self.projection_head = None
+            elif hidden_mlp == 0:
+                self.projection_head = nn.Linear(6, output_dim)
+            else:
+                self.projection_head = nn.Sequential(
+                    nn.Linear(6, hidden_mlp),
+                    nn.BatchNorm1d(hidden_mlp),
+                    nn.ReLU(inplace=True),
+                    nn.Linear(hidden_mlp, output_dim),
+                )
+            # prototype layer
+            self.prototypes = None
+            if isinstance(nmb_prototypes, list):
+                raise NotImplementedError("MultiPrototypes")
+            elif nmb_prototypes > 0:
+                self.prototypes = nn.Linear(output_dim, nmb_prototypes, bias=False)
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                    nn.init.constant_(m.weight, 1)
+                    nn.init.constant_(m.bias, 0)
+
+        def forward_backbone(self, x):
+            x = self.padding(x)
+            x = self.conv1(x)
+            x = self.bn1(x)
+            x = self.relu(x)
+            if self.eval_mode:
+                return x
+            x = self.avgpool(x)
+            x = T.flatten(x, 1)
+            return x
+
+        def forward_head(self, x):
+            if self.projection_head is not None:
+                x = self.projection_head(x)
+            if self.l2norm:
+                x = nn.functional.normalize(x, dim=1, p=2)
+            if self.prototypes is not None:
+                return x, self.prototypes(x)
+            return x
+
+        def forward(self, inputs):
+            if not isinstance(inputs, list):
+                inputs = [inputs]
+            idx_crops = T.cumsum(T.unique_consecutive(
+                T.tensor([inp.shape[-1] for inp in inputs]),
+                return_counts=True,
+            )[1], 0)
+            start_idx = 0
+            for end_idx in idx_crops:
+                _out = self.forward_backbone(T.cat(inputs[start_idx: end_idx]))
+                if start_idx == 0:
+                    output = _out
+                else:
+                    output = T.cat((output, _out))
+                start_idx = end_idx
+            return self.forward_head(output)
+
+    @T.no_grad()
+    def distributed_sinkhorn(out):
+        Q = T.exp(out / args.epsilon).t()  # Q is K-by-B for consistency with notations from our paper
+        B = Q.shape[1] * args.world_size  # number of samples to assign
+        K = Q.shape[0]  # how many prototypes
+        # make the matrix sums to 1
+        sum_Q = T.sum(Q)
+        # (dist.all_reduce(sum_Q))
+        Q /= sum_Q
+        for it in range(args.sinkhorn_iterations):
+            # normalize each row: total weight per prototype must be 1/K
+            sum_of_rows = T.sum(Q, dim=1, keepdim=True)
+            # (dist.all_reduce(sum_of_rows))
+            Q /= sum_of_rows
+            Q /= K
+            # normalize each column: total weight per sample must be 1/B
+            Q /= T.sum(Q, dim=0, keepdim=True)
+            Q /= B
+        Q *= B  # the colomns must sum to 1 so that Q is an assignment
+        return Q.t()
+
+    model = ResNet(normalize=True, hidden_mlp=5, output_dim=args.feat_dim, nmb_prototypes=args.nmb_prototypes)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    optimizer = T.optim.SGD(model.parameters(), lr=args.base_lr, momentum=0.9, weight_decay=1e-6)
+    iters_per_epoch = 1
+    warmup_lr_schedule = np.linspace(args.start_warmup, args.base_lr, iters_per_epoch * args.warmup_epochs)
+    iters = np.arange(iters_per_epoch * (epochs - args.warmup_epochs))
+    cosine_lr_schedule = np.array([args.final_lr + 0.5 * (args.base_lr - args.final_lr) * (1 + math.cos(
+        math.pi * t / (iters_per_epoch * (epochs - args.warmup_epochs)))) for t in iters])
+    lr_schedule = np.concatenate((warmup_lr_schedule, cosine_lr_schedule))
+    queue = None
+    out = []
+    for epoch in range(epochs):
+        # optionally starts a queue
+        if args.queue_length > 0 and epoch >= args.epoch_queue_starts and queue is None:
+            queue = T.zeros(len(args.crops_for_assign), args.queue_length // args.world_size, args.feat_dim)
+        use_the_queue = False
+        model.train()
+        for it, inputs in enumerate(crops[epoch:epoch + 1]):
+            inputs = [T.from_numpy(x) for x in inputs]
+            # update learning rate
+            iteration = epoch * iters_per_epoch + it
+            for param_group in optimizer.param_groups:
+                param_group["lr"] = lr_schedule[iteration]
+            # normalize the prototypes
+            with T.no_grad():
+                w = model.prototypes.weight.data.clone()
+                w = nn.functional.normalize(w, dim=1, p=2)
+                model.prototypes.weight.copy_(w)
+            # ============ multi-res forward passes ... ============
+            embedding, output = model(inputs)
+            embedding = embedding.detach()
+            bs = inputs[0].size(0)
+            # ============ swav loss ... ============
+            loss = 0
+            for i, crop_id in enumerate(args.crops_for_assign):
+                with T.no_grad():
+                    out_ = output[bs * crop_id: bs * (crop_id + 1)].detach()
+                    # time to use the queue
+                    if queue is not None:
+                        if use_the_queue or not T.all(queue[i, -1, :] == 0):
+                            use_the_queue = True
+                            out_ = T.cat((T.mm(queue[i], model.prototypes.weight.t()), out_))
+                        # fill the queue
+                        queue[i, bs:] = queue[i, :-bs].clone()
+                        queue[i, :bs] = embedding[crop_id * bs: (crop_id + 1) * bs]
+                    # get assignments
+                    q = distributed_sinkhorn(out_)[-bs:]
+                # cluster assignment prediction
+                subloss = 0
+                for v in np.delete(np.arange(np.sum(args.nmb_crops)), crop_id):
+                    x = output[bs * v: bs * (v + 1)] / args.temperature
+                    subloss -= T.mean(T.sum(q * F.log_softmax(x, dim=1), dim=1))
+                loss += subloss / (np.sum(args.nmb_crops) - 1)
+            loss /= len(args.crops_for_assign)
+            # ============ backward and optim step ... ============
+            optimizer.zero_grad()
+            loss.backward()
+            # cancel gradients for the prototypes
+            if iteration < args.freeze_prototypes_niters:
+                for name, p in model.named_parameters():
+                    if "prototypes" in name:
+                        p.grad = None
+            out += [loss, output, _grads(model), use_the_queue]
+            optimizer.step()
+        if queue is not None:
+            out.append(queue.clone())
+    out.append(model.state_dict())
+    return out
+
+
+def test_swav_sinkhorn_queue_and_frozen_prototypes(torch):
+    rng = _rng(16)
+    crops = [[rng.standard_normal((3, 3, 6, 6)) for _ in range(2)] + [rng.standard_normal((3, 3, 4, 4))
+                                                                    for _ in range(2)] for _ in range(3)]
+    sd = swav(torch, None, None)
+    _compare(swav(tg, sd, crops), swav(torch, sd, crops))
