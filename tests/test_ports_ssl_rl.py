@@ -3114,7 +3114,7 @@ def sac_cql(T, sd, batches, noise, cql=True, steps=3):
 
         def log_abs_det_jacobian(self, x, y):
             # We use a formula that is more numerically stable, see details in the following link
-            # https://github.com/tensorflow/probability/commit/ef6bb176e0ebd1cf6e25c6b5cecdd2428c22963f#diff-e120f70e92e6741bca649f04fcd907b7
+            # https://github.com/tensorflow/probability/commit/ef6bb176e0ebd1cf6e25c6b5cecdd2428c22963f
             return 2. * (math.log(2.) - x - F.softplus(-2. * x))
 
     class SquashedNormal(pyd.transformed_distribution.TransformedDistribution):
@@ -3333,7 +3333,6 @@ def pcgrad(T, sd, data, reduction='mean', steps=3):
     heads, one of them using a parameter the other task never touches)."""
     import random
     nn = T.nn
-    F = nn.functional
 
     class PCGrad():
         def __init__(self, optimizer, reduction='mean'):
@@ -3365,7 +3364,7 @@ def pcgrad(T, sd, data, reduction='mean', steps=3):
 
         def _project_conflicting(self, grads, has_grads, shapes=None):
             shared = T.stack(has_grads).prod(0).bool()
-            pc_grad, num_task = copy.deepcopy(grads), len(grads)
+            pc_grad = copy.deepcopy(grads)
             for g_i in pc_grad:
                 random.shuffle(grads)
                 for g_j in grads:
