@@ -27,7 +27,12 @@ distributions.utils._standard_normal, the encoder trained through the critic); M
 gather, patchify by einsum, sin-cos position embeddings, norm_pix_loss, layer-wise lr decay groups);
 pytorch_sac's SquashedNormal (a TransformedDistribution over a hand-written TanhTransform) with CQL's
 conservative penalty; PCGrad's gradient surgery; SwAV (Sinkhorn-Knopp assignments, the queue, prototypes
-re-normalised and frozen).
+re-normalised and frozen); min-decision-transformer (interleaved return / state / action tokens, padded context
+windows, a rolling evaluation context); ikostrikov's TRPO (Fisher-vector products by double backward, conjugate
+gradients, line search on flat parameters, an L-BFGS value fit through scipy); daisatojp's MPO (a Cholesky policy
+built through tril_indices, MultivariateNormal sample / expand / log_prob, the SLSQP dual, decoupled Gaussian
+KLs); CORL's EDAC (vectorized ensemble critics, the input-gradient diversity loss) with torch.func's model
+ensembling (stack_module_state, functional_call under vmap; without the tutorial's .to('meta'), which tg lacks).
 """
 import copy
 import io
@@ -3692,3 +3697,1017 @@ def test_swav_sinkhorn_queue_and_frozen_prototypes(torch):
                                                                     for _ in range(2)] for _ in range(3)]
     sd = swav(torch, None, None)
     _compare(swav(tg, sd, crops), swav(torch, sd, crops))
+
+
+# ------------------------------------------------------------------------------------------- Decision Transformer
+def decision_transformer(T, sd, trajs, steps=3):
+    """nikhilbarhate99/min-decision-transformer: MaskedCausalAttention (a tril mask buffer, masked_fill with -inf),
+    Block, the DecisionTransformer (timestep Embedding, return / state / action embeddings stacked and
+    interleaved by stack / permute / reshape, embed_ln, tanh actions, predictions read from the interleaved
+    tokens), the D4RL dataset's discount_cumsum, random context windows and zero padding with a traj_mask, the
+    masked MSE on actions, AdamW with LambdaLR warmup and clip_grad_norm_, and evaluate_on_env's rolling context
+    under no_grad."""
+    nn = T.nn
+    F = nn.functional
+
+    class MaskedCausalAttention(nn.Module):
+        def __init__(self, h_dim, max_T, n_heads, drop_p):
+            super().__init__()
+            self.n_heads = n_heads
+            self.max_T = max_T
+            self.q_net = nn.Linear(h_dim, h_dim)
+            self.k_net = nn.Linear(h_dim, h_dim)
+            self.v_net = nn.Linear(h_dim, h_dim)
+            self.proj_net = nn.Linear(h_dim, h_dim)
+            self.att_drop = nn.Dropout(drop_p)
+            self.proj_drop = nn.Dropout(drop_p)
+            ones = T.ones((max_T, max_T))
+            mask = T.tril(ones).view(1, 1, max_T, max_T)
+            # register buffer makes sure mask does not get updated
+            # during backpropagation
+            self.register_buffer('mask', mask)
+
+        def forward(self, x):
+            B, T_, C = x.shape  # batch size, seq length, h_dim * n_heads
+            N, D = self.n_heads, C // self.n_heads  # N = num heads, D = attention dim
+            # rearrange q, k, v as (B, N, T, D)
+            q = self.q_net(x).view(B, T_, N, D).transpose(1, 2)
+            k = self.k_net(x).view(B, T_, N, D).transpose(1, 2)
+            v = self.v_net(x).view(B, T_, N, D).transpose(1, 2)
+            # weights (B, N, T, T)
+            weights = q @ k.transpose(2, 3) / math.sqrt(D)
+            # causal mask applied to weights
+            weights = weights.masked_fill(self.mask[..., :T_, :T_] == 0, float('-inf'))
+            # normalize weights, all -inf -> 0 after softmax
+            normalized_weights = F.softmax(weights, dim=-1)
+            # attention (B, N, T, D)
+            attention = self.att_drop(normalized_weights @ v)
+            # gather heads and project (B, N, T, D) -> (B, T, N*D)
+            attention = attention.transpose(1, 2).contiguous().view(B, T_, N * D)
+            out = self.proj_drop(self.proj_net(attention))
+            return out
+
+    class Block(nn.Module):
+        def __init__(self, h_dim, max_T, n_heads, drop_p):
+            super().__init__()
+            self.attention = MaskedCausalAttention(h_dim, max_T, n_heads, drop_p)
+            self.mlp = nn.Sequential(
+                nn.Linear(h_dim, 4 * h_dim),
+                nn.GELU(),
+                nn.Linear(4 * h_dim, h_dim),
+                nn.Dropout(drop_p),
+            )
+            self.ln1 = nn.LayerNorm(h_dim)
+            self.ln2 = nn.LayerNorm(h_dim)
+
+        def forward(self, x):
+            # Attention -> LayerNorm -> MLP -> LayerNorm
+            x = x + self.attention(x)  # residual
+            x = self.ln1(x)
+            x = x + self.mlp(x)  # residual
+            x = self.ln2(x)
+            return x
+
+    class DecisionTransformer(nn.Module):
+        def __init__(self, state_dim, act_dim, n_blocks, h_dim, context_len, n_heads, drop_p, max_timestep=4096):
+            super().__init__()
+            self.state_dim = state_dim
+            self.act_dim = act_dim
+            self.h_dim = h_dim
+            # transformer blocks
+            input_seq_len = 3 * context_len
+            blocks = [Block(h_dim, input_seq_len, n_heads, drop_p) for _ in range(n_blocks)]
+            self.transformer = nn.Sequential(*blocks)
+            # projection heads (project to embedding)
+            self.embed_ln = nn.LayerNorm(h_dim)
+            self.embed_timestep = nn.Embedding(max_timestep, h_dim)
+            self.embed_rtg = T.nn.Linear(1, h_dim)
+            self.embed_state = T.nn.Linear(state_dim, h_dim)
+            # continuous actions
+            self.embed_action = T.nn.Linear(act_dim, h_dim)
+            use_action_tanh = True  # True for continuous actions
+            # prediction heads
+            self.predict_rtg = T.nn.Linear(h_dim, 1)
+            self.predict_state = T.nn.Linear(h_dim, state_dim)
+            self.predict_action = nn.Sequential(
+                *([nn.Linear(h_dim, act_dim)] + ([nn.Tanh()] if use_action_tanh else []))
+            )
+
+        def forward(self, timesteps, states, actions, returns_to_go):
+            B, T_, _ = states.shape
+            time_embeddings = self.embed_timestep(timesteps)
+            # time embeddings are treated similar to positional embeddings
+            state_embeddings = self.embed_state(states) + time_embeddings
+            action_embeddings = self.embed_action(actions) + time_embeddings
+            returns_embeddings = self.embed_rtg(returns_to_go) + time_embeddings
+            # stack rtg, states and actions and reshape sequence as
+            # (r1, s1, a1, r2, s2, a2 ...)
+            h = T.stack(
+                (returns_embeddings, state_embeddings, action_embeddings), dim=1
+            ).permute(0, 2, 1, 3).reshape(B, 3 * T_, self.h_dim)
+            h = self.embed_ln(h)
+            # transformer and prediction
+            h = self.transformer(h)
+            # get h reshaped such that its size = (B x 3 x T x h_dim) and
+            # h[:, 0, t] is conditioned on r_0, s_0, a_0 ... r_t
+            # h[:, 1, t] is conditioned on r_0, s_0, a_0 ... r_t, s_t
+            # h[:, 2, t] is conditioned on r_0, s_0, a_0 ... r_t, s_t, a_t
+            h = h.reshape(B, T_, 3, self.h_dim).permute(0, 2, 1, 3)
+            # get predictions
+            return_preds = self.predict_rtg(h[:, 2])  # predict next rtg given r, s, a
+            state_preds = self.predict_state(h[:, 2])  # predict next state given r, s, a
+            action_preds = self.predict_action(h[:, 1])  # predict action given r, s
+            return state_preds, action_preds, return_preds
+
+    def discount_cumsum(x, gamma):
+        disc_cumsum = np.zeros_like(x)
+        disc_cumsum[-1] = x[-1]
+        for t in reversed(range(x.shape[0] - 1)):
+            disc_cumsum[t] = x[t] + gamma * disc_cumsum[t + 1]
+        return disc_cumsum
+
+    class D4RLTrajectoryDataset:
+        def __init__(self, trajectories, context_len, rtg_scale, starts):
+            self.context_len = context_len
+            self.trajectories = trajectories
+            self.starts = iter(starts)  # (random.randint's draws)
+            # calculate min len of traj, state mean and variance
+            # and returns_to_go for all traj
+            min_len = 10**6
+            states = []
+            for traj in self.trajectories:
+                traj_len = traj['observations'].shape[0]
+                min_len = min(min_len, traj_len)
+                states.append(traj['observations'])
+                # calculate returns to go and rescale them
+                traj['returns_to_go'] = discount_cumsum(traj['rewards'], 1.0) / rtg_scale
+            # used for input normalization
+            states = np.concatenate(states, axis=0)
+            self.state_mean, self.state_std = np.mean(states, axis=0), np.std(states, axis=0) + 1e-6
+            # normalize states
+            for traj in self.trajectories:
+                traj['observations'] = (traj['observations'] - self.state_mean) / self.state_std
+
+        def __len__(self):
+            return len(self.trajectories)
+
+        def __getitem__(self, idx):
+            traj = self.trajectories[idx]
+            traj_len = traj['observations'].shape[0]
+            if traj_len >= self.context_len:
+                # sample random index to slice trajectory
+                si = next(self.starts) % (traj_len - self.context_len + 1)
+                states = T.from_numpy(traj['observations'][si: si + self.context_len])
+                actions = T.from_numpy(traj['actions'][si: si + self.context_len])
+                returns_to_go = T.from_numpy(traj['returns_to_go'][si: si + self.context_len])
+                timesteps = T.arange(start=si, end=si + self.context_len, step=1)
+                # all ones since no padding
+                traj_mask = T.ones(self.context_len, dtype=T.long)
+            else:
+                padding_len = self.context_len - traj_len
+                # padding with zeros
+                states = T.from_numpy(traj['observations'])
+                states = T.cat([states, T.zeros(([padding_len] + list(states.shape[1:])), dtype=states.dtype)],
+                               dim=0)
+                actions = T.from_numpy(traj['actions'])
+                actions = T.cat([actions, T.zeros(([padding_len] + list(actions.shape[1:])), dtype=actions.dtype)],
+                                dim=0)
+                returns_to_go = T.from_numpy(traj['returns_to_go'])
+                returns_to_go = T.cat([returns_to_go, T.zeros(([padding_len] + list(returns_to_go.shape[1:])),
+                                                              dtype=returns_to_go.dtype)], dim=0)
+                timesteps = T.arange(start=0, end=self.context_len, step=1)
+                traj_mask = T.cat([T.ones(traj_len, dtype=T.long), T.zeros(padding_len, dtype=T.long)], dim=0)
+            return timesteps, states, actions, returns_to_go, traj_mask
+
+    state_dim, act_dim, context_len = 3, 2, 4
+    model = DecisionTransformer(state_dim=state_dim, act_dim=act_dim, n_blocks=2, h_dim=8, context_len=context_len,
+                                n_heads=2, drop_p=0.0, max_timestep=16)
+    if sd is None:
+        return _state(model)
+    _load(T, model, sd)
+    traj_dataset = D4RLTrajectoryDataset([{k: v.copy() for k, v in t.items()} for t in trajs], context_len, 10.0,
+                                         [3, 1, 4, 1, 5, 9, 2, 6, 5])
+    traj_data_loader = T.utils.data.DataLoader(traj_dataset, batch_size=3, shuffle=False, drop_last=True)
+    data_iter = iter(traj_data_loader)
+    warmup_steps = 2
+    optimizer = T.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-4)
+    scheduler = T.optim.lr_scheduler.LambdaLR(optimizer, lambda steps: min((steps + 1) / warmup_steps, 1))
+    out = []
+    for _ in range(steps):
+        model.train()
+        try:
+            timesteps, states, actions, returns_to_go, traj_mask = next(data_iter)
+        except StopIteration:
+            data_iter = iter(traj_data_loader)
+            timesteps, states, actions, returns_to_go, traj_mask = next(data_iter)
+        returns_to_go = returns_to_go.unsqueeze(dim=-1)  # B x T x 1
+        action_target = T.clone(actions).detach()
+        state_preds, action_preds, return_preds = model.forward(timesteps=timesteps, states=states,
+                                                                actions=actions, returns_to_go=returns_to_go)
+        # only consider non padded elements
+        action_preds = action_preds.view(-1, act_dim)[traj_mask.view(-1,) > 0]
+        action_target = action_target.view(-1, act_dim)[traj_mask.view(-1,) > 0]
+        action_loss = F.mse_loss(action_preds, action_target, reduction='mean')
+        optimizer.zero_grad()
+        action_loss.backward()
+        out += [action_loss, _grads(model)]
+        T.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+        optimizer.step()
+        scheduler.step()
+    # evaluate_on_env (a linear environment), the context rolled over the last context_len steps
+    model.eval()
+    eval_batch_size, max_test_ep_len, rtg_target, rtg_scale = 1, 6, 5.0, 10.0
+    state_mean = T.from_numpy(traj_dataset.state_mean)
+    state_std = T.from_numpy(traj_dataset.state_std)
+    timesteps = T.arange(start=0, end=max_test_ep_len, step=1)
+    timesteps = timesteps.repeat(eval_batch_size, 1)
+    with T.no_grad():
+        actions = T.zeros((eval_batch_size, max_test_ep_len, act_dim), dtype=T.float64)
+        states = T.zeros((eval_batch_size, max_test_ep_len, state_dim), dtype=T.float64)
+        rewards_to_go = T.zeros((eval_batch_size, max_test_ep_len, 1), dtype=T.float64)
+        running_state, running_rtg = np.ones(state_dim), rtg_target / rtg_scale
+        for t in range(max_test_ep_len):
+            states[0, t] = T.from_numpy(running_state)
+            states[0, t] = (states[0, t] - state_mean) / state_std
+            rewards_to_go[0, t] = running_rtg
+            if t < context_len:
+                _, act_preds, _ = model.forward(timesteps[:, :context_len], states[:, :context_len],
+                                                actions[:, :context_len], rewards_to_go[:, :context_len])
+                act = act_preds[0, t].detach()
+            else:
+                _, act_preds, _ = model.forward(timesteps[:, t - context_len + 1:t + 1],
+                                                states[:, t - context_len + 1:t + 1],
+                                                actions[:, t - context_len + 1:t + 1],
+                                                rewards_to_go[:, t - context_len + 1:t + 1])
+                act = act_preds[0, -1].detach()
+            running_state = 0.9 * running_state + np.r_[act.cpu().numpy(), 0.0]
+            running_reward = -float(running_state @ running_state)
+            actions[0, t] = act
+            running_rtg = running_rtg - (running_reward / rtg_scale)
+        out += [actions, states, rewards_to_go]
+    out.append(model.state_dict())
+    return out
+
+
+def test_decision_transformer_interleaved_tokens_and_rolling_context(torch):
+    rng = _rng(17)
+    trajs = []
+    for n in (6, 3, 5):
+        trajs.append(dict(observations=rng.standard_normal((n, 3)), actions=rng.uniform(-1, 1, (n, 2)),
+                          rewards=rng.standard_normal(n)))
+    sd = decision_transformer(torch, None, None)
+    _compare(decision_transformer(tg, sd, trajs), decision_transformer(torch, sd, trajs))
+
+
+# ------------------------------------------------------------------------------------------------------------- TRPO
+def trpo(T, sd, noise, batch_steps=6, updates=2):
+    """ikostrikov/pytorch-trpo: Policy / Value nets (weights scaled by .data.mul_), normal_log_density, the
+    flat-parameter utilities (get_flat_params_from, set_flat_params_to, get_flat_grad_from), update_params' GAE
+    recursion into torch.Tensor(n, 1) buffers, the value net fitted by scipy's fmin_l_bfgs_b on flat numpy
+    parameters (backward, grads zeroed by .data.fill_), trpo_step's Fisher-vector product (autograd.grad with
+    create_graph=True, then of kl_v), conjugate_gradients, the line search with set_flat_params_to, Variable, and
+    select_action's torch.normal (its noise from numpy); a ZFilter running state normaliser in numpy."""
+    import scipy.optimize
+    nn = T.nn
+    Variable = T.autograd.Variable
+    noise = iter(noise)
+
+    def normal(mean, std):  # torch.normal(action_mean, action_std)
+        return mean + std * T.from_numpy(next(noise)[:mean.numel()].reshape(tuple(mean.shape)).copy())
+
+    class Policy(nn.Module):
+        def __init__(self, num_inputs, num_outputs):
+            super(Policy, self).__init__()
+            self.affine1 = nn.Linear(num_inputs, 8)
+            self.affine2 = nn.Linear(8, 8)
+            self.action_mean = nn.Linear(8, num_outputs)
+            self.action_mean.weight.data.mul_(0.1)
+            self.action_mean.bias.data.mul_(0.0)
+            self.action_log_std = nn.Parameter(T.zeros(1, num_outputs))
+            self.saved_actions = []
+            self.rewards = []
+            self.final_value = 0
+
+        def forward(self, x):
+            x = T.tanh(self.affine1(x))
+            x = T.tanh(self.affine2(x))
+            action_mean = self.action_mean(x)
+            action_log_std = self.action_log_std.expand_as(action_mean)
+            action_std = T.exp(action_log_std)
+            return action_mean, action_log_std, action_std
+
+    class Value(nn.Module):
+        def __init__(self, num_inputs):
+            super(Value, self).__init__()
+            self.affine1 = nn.Linear(num_inputs, 8)
+            self.affine2 = nn.Linear(8, 8)
+            self.value_head = nn.Linear(8, 1)
+            self.value_head.weight.data.mul_(0.1)
+            self.value_head.bias.data.mul_(0.0)
+
+        def forward(self, x):
+            x = T.tanh(self.affine1(x))
+            x = T.tanh(self.affine2(x))
+            state_values = self.value_head(x)
+            return state_values
+
+    def normal_log_density(x, mean, log_std, std):
+        var = std.pow(2)
+        log_density = -(x - mean).pow(2) / (2 * var) - 0.5 * math.log(2 * math.pi) - log_std
+        return log_density.sum(1, keepdim=True)
+
+    def get_flat_params_from(model):
+        params = []
+        for param in model.parameters():
+            params.append(param.data.view(-1))
+        flat_params = T.cat(params)
+        return flat_params
+
+    def set_flat_params_to(model, flat_params):
+        prev_ind = 0
+        for param in model.parameters():
+            flat_size = int(np.prod(list(param.size())))
+            param.data.copy_(flat_params[prev_ind:prev_ind + flat_size].view(param.size()))
+            prev_ind += flat_size
+
+    def get_flat_grad_from(net, grad_grad=False):
+        grads = []
+        for param in net.parameters():
+            if grad_grad:
+                grads.append(param.grad.grad.view(-1))
+            else:
+                grads.append(param.grad.view(-1))
+        flat_grad = T.cat(grads)
+        return flat_grad
+
+    def conjugate_gradients(Avp, b, nsteps, residual_tol=1e-10):
+        x = T.zeros(b.size())
+        r = b.clone()
+        p = b.clone()
+        rdotr = T.dot(r, r)
+        for i in range(nsteps):
+            _Avp = Avp(p)
+            alpha = rdotr / T.dot(p, _Avp)
+            x += alpha * p
+            r -= alpha * _Avp
+            new_rdotr = T.dot(r, r)
+            betta = new_rdotr / rdotr
+            p = r + betta * p
+            rdotr = new_rdotr
+            if rdotr < residual_tol:
+                break
+        return x
+
+    def linesearch(model, f, x, fullstep, expected_improve_rate, max_backtracks=10, accept_ratio=.1):
+        fval = f(True).data
+        for (_n_backtracks, stepfrac) in enumerate(.5**np.arange(max_backtracks)):
+            xnew = x + stepfrac * fullstep
+            set_flat_params_to(model, xnew)
+            newfval = f(True).data
+            actual_improve = fval - newfval
+            expected_improve = expected_improve_rate * stepfrac
+            ratio = actual_improve / expected_improve
+            if ratio.item() > accept_ratio and actual_improve.item() > 0:
+                return True, xnew
+        return False, x
+
+    def trpo_step(model, get_loss, get_kl, max_kl, damping):
+        loss = get_loss()
+        grads = T.autograd.grad(loss, model.parameters())
+        loss_grad = T.cat([grad.view(-1) for grad in grads]).data
+
+        def Fvp(v):
+            kl = get_kl()
+            kl = kl.mean()
+            grads = T.autograd.grad(kl, model.parameters(), create_graph=True)
+            flat_grad_kl = T.cat([grad.view(-1) for grad in grads])
+            kl_v = (flat_grad_kl * Variable(v)).sum()
+            grads = T.autograd.grad(kl_v, model.parameters())
+            flat_grad_grad_kl = T.cat([grad.contiguous().view(-1) for grad in grads]).data
+            return flat_grad_grad_kl + v * damping
+
+        stepdir = conjugate_gradients(Fvp, -loss_grad, 10)
+        shs = 0.5 * (stepdir * Fvp(stepdir)).sum(0, keepdim=True)
+        lm = T.sqrt(shs / max_kl)
+        fullstep = stepdir / lm[0]
+        neggdotstepdir = (-loss_grad * stepdir).sum(0, keepdim=True)
+        prev_params = get_flat_params_from(model)
+        success, new_params = linesearch(model, get_loss, prev_params, fullstep, neggdotstepdir / lm[0])
+        set_flat_params_to(model, new_params)
+        return [loss, loss_grad, stepdir, lm, success]
+
+    class RunningStat(object):
+        def __init__(self, shape):
+            self._n = 0
+            self._M = np.zeros(shape)
+            self._S = np.zeros(shape)
+
+        def push(self, x):
+            x = np.asarray(x)
+            assert x.shape == self._M.shape
+            self._n += 1
+            if self._n == 1:
+                self._M[...] = x
+            else:
+                oldM = self._M.copy()
+                self._M[...] = oldM + (x - oldM) / self._n
+                self._S[...] = self._S + (x - oldM) * (x - self._M)
+
+        @property
+        def std(self):
+            return np.sqrt(self._S / (self._n - 1)) if self._n > 1 else np.sqrt(np.square(self._M))
+
+    class ZFilter:
+        """y = (x-mean)/std, using running estimates of mean,std"""
+        def __init__(self, shape, demean=True, destd=True, clip=10.0):
+            self.demean, self.destd, self.clip = demean, destd, clip
+            self.rs = RunningStat(shape)
+
+        def __call__(self, x, update=True):
+            if update:
+                self.rs.push(x)
+            if self.demean:
+                x = x - self.rs._M
+            if self.destd:
+                x = x / (self.rs.std + 1e-8)
+            if self.clip:
+                x = np.clip(x, -self.clip, self.clip)
+            return x
+
+    num_inputs, num_actions = 3, 2
+    policy_net, value_net = Policy(num_inputs, num_actions), Value(num_inputs)
+    if sd is None:
+        return [_state(policy_net), _state(value_net)]
+    for net, net_sd in zip((policy_net, value_net), sd):
+        _load(T, net, net_sd)
+    gamma, tau, l2_reg, max_kl, damping = 0.995, 0.97, 1e-3, 1e-2, 1e-1
+
+    def select_action(state):
+        state = T.from_numpy(state).unsqueeze(0)
+        action_mean, _, action_std = policy_net(Variable(state))
+        action = normal(action_mean, action_std)
+        return action
+
+    def update_params(batch):
+        rewards = T.Tensor(batch["reward"])
+        masks = T.Tensor(batch["mask"])
+        actions = T.Tensor(np.concatenate(batch["action"], 0))
+        states = T.Tensor(np.array(batch["state"]))
+        values = value_net(Variable(states))
+        returns = T.Tensor(actions.size(0), 1)
+        deltas = T.Tensor(actions.size(0), 1)
+        advantages = T.Tensor(actions.size(0), 1)
+        prev_return = 0
+        prev_value = 0
+        prev_advantage = 0
+        for i in reversed(range(rewards.size(0))):
+            returns[i] = rewards[i] + gamma * prev_return * masks[i]
+            deltas[i] = rewards[i] + gamma * prev_value * masks[i] - values.data[i]
+            advantages[i] = deltas[i] + gamma * tau * prev_advantage * masks[i]
+            prev_return = returns[i, 0]
+            prev_value = values.data[i, 0]
+            prev_advantage = advantages[i, 0]
+        targets = Variable(returns)
+
+        # Original code uses the same LBFGS to optimize the value loss
+        def get_value_loss(flat_params):
+            set_flat_params_to(value_net, T.Tensor(flat_params))
+            for param in value_net.parameters():
+                if param.grad is not None:
+                    param.grad.data.fill_(0)
+            values_ = value_net(Variable(states))
+            value_loss = (values_ - targets).pow(2).mean()
+            # weight decay
+            for param in value_net.parameters():
+                value_loss += param.pow(2).sum() * l2_reg
+            value_loss.backward()
+            return (value_loss.data.double().numpy(), get_flat_grad_from(value_net).data.double().numpy())
+
+        flat_params, _, opt_info = scipy.optimize.fmin_l_bfgs_b(get_value_loss,
+                                                                get_flat_params_from(value_net).double().numpy(),
+                                                                maxiter=5)
+        set_flat_params_to(value_net, T.Tensor(flat_params))
+        advantages = (advantages - advantages.mean()) / advantages.std()
+        action_means, action_log_stds, action_stds = policy_net(Variable(states))
+        fixed_log_prob = normal_log_density(Variable(actions), action_means, action_log_stds, action_stds).data.clone()
+
+        def get_loss(volatile=False):
+            if volatile:
+                with T.no_grad():
+                    action_means, action_log_stds, action_stds = policy_net(Variable(states))
+            else:
+                action_means, action_log_stds, action_stds = policy_net(Variable(states))
+            log_prob = normal_log_density(Variable(actions), action_means, action_log_stds, action_stds)
+            action_loss = -Variable(advantages) * T.exp(log_prob - Variable(fixed_log_prob))
+            return action_loss.mean()
+
+        def get_kl():
+            mean1, log_std1, std1 = policy_net(Variable(states))
+            mean0 = Variable(mean1.data)
+            log_std0 = Variable(log_std1.data)
+            std0 = Variable(std1.data)
+            kl = log_std1 - log_std0 + (std0.pow(2) + (mean0 - mean1).pow(2)) / (2.0 * std1.pow(2)) - 0.5
+            return kl.sum(1, keepdim=True)
+
+        return [values, advantages, flat_params, opt_info["nit"]] + trpo_step(policy_net, get_loss, get_kl, max_kl,
+                                                                              damping)
+
+    running_state = ZFilter((num_inputs,), clip=5)
+    A = np.array([[0.9, 0.1, 0.], [0., 0.8, 0.2], [0.1, 0., 0.9]])
+    B = np.array([[0.5, 0.], [0., 0.5], [0.3, -0.3]])
+    out = []
+    for i_episode in range(updates):
+        batch = dict(state=[], action=[], mask=[], reward=[])
+        state = running_state(np.ones(num_inputs) * (i_episode + 1))
+        raw = np.ones(num_inputs) * (i_episode + 1)
+        for t in range(batch_steps):
+            action = select_action(state)
+            action = action.data[0].numpy()
+            raw = A @ raw + B @ action
+            reward, done = -float(raw @ raw), t == batch_steps - 1
+            next_state = running_state(raw)
+            mask = 0 if done else 1
+            batch["state"].append(state)
+            batch["action"].append(np.array([action]))
+            batch["mask"].append(mask)
+            batch["reward"].append(reward)
+            state = next_state
+        out += update_params(batch)
+    out += [policy_net.state_dict(), value_net.state_dict()]
+    return out
+
+
+def test_trpo_fisher_vector_conjugate_gradient_and_lbfgs_value(torch):
+    rng = _rng(18)
+    noise = [rng.standard_normal(2) for _ in range(20)]
+    sd = trpo(torch, None, ())
+    _compare(trpo(tg, sd, noise), trpo(torch, sd, noise))
+
+
+# -------------------------------------------------------------------------------------------------------------- MPO
+def mpo(T, sd, batches, noise, iterations=2):
+    """daisatojp/mpo: the Actor's Cholesky factor (softplus on the diagonal entries picked by triangular-number
+    indices, setitem through tril_indices into zeros), MultivariateNormal(loc, scale_tril) with sample((N,)) and
+    expand((N, K)).log_prob, the TD critic update on sampled next actions, the E-step's dual minimised by
+    scipy.optimize.minimize (SLSQP) on the target Q's in numpy, softmax weights qij, the M-step with gaussian_kl
+    (det, inverse, clamp_min, batched traces) and the Lagrange multipliers stepped and np.clip'ped, clip_grad_norm_,
+    target networks synced by load_state_dict. MultivariateNormal's draws come from numpy."""
+    from scipy.optimize import minimize
+    nn = T.nn
+    F = nn.functional
+    noise = iter(noise)
+
+    class MultivariateNormal(T.distributions.MultivariateNormal):  # (its draws from numpy)
+        def rsample(self, sample_shape=T.Size()):
+            shape = self._extended_shape(sample_shape)
+            eps = T.from_numpy(next(noise)[:math.prod(shape)].reshape(tuple(shape)).copy())
+            return self.loc + (self.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
+
+        def sample(self, sample_shape=T.Size()):
+            with T.no_grad():
+                return self.rsample(sample_shape)
+
+    def bt(m):
+        return m.transpose(dim0=-2, dim1=-1)
+
+    def btr(m):
+        return m.diagonal(dim1=-2, dim2=-1).sum(-1)
+
+    def gaussian_kl(μi, μ, Ai, A):
+        """decoupled KL between two multivariate gaussian distribution
+        C_μ = KL(f(x|μi,Σi)||f(x|μ,Σi))
+        C_Σ = KL(f(x|μi,Σi)||f(x|μi,Σ))"""
+        n = A.size(-1)
+        μi = μi.unsqueeze(-1)  # (B, n, 1)
+        μ = μ.unsqueeze(-1)  # (B, n, 1)
+        Σi = Ai @ bt(Ai)  # (B, n, n)
+        Σ = A @ bt(A)  # (B, n, n)
+        Σi_det = Σi.det()  # (B,)
+        Σ_det = Σ.det()  # (B,)
+        # determinant can be minus due to numerical calculation error
+        # https://github.com/daisatojp/mpo/issues/11
+        Σi_det = T.clamp_min(Σi_det, 1e-6)
+        Σ_det = T.clamp_min(Σ_det, 1e-6)
+        Σi_inv = Σi.inverse()  # (B, n, n)
+        Σ_inv = Σ.inverse()  # (B, n, n)
+        inner_μ = ((μ - μi).transpose(-2, -1) @ Σi_inv @ (μ - μi)).squeeze()  # (B,)
+        inner_Σ = T.log(Σ_det / Σi_det) - n + btr(Σ_inv @ Σi)  # (B,)
+        C_μ = 0.5 * T.mean(inner_μ)
+        C_Σ = 0.5 * T.mean(inner_Σ)
+        return C_μ, C_Σ, T.mean(Σi_det), T.mean(Σ_det)
+
+    class Box:
+        low, high, shape = np.array([-1.0, -2.0]), np.array([1.0, 2.0]), (2,)
+
+    class Env:
+        observation_space = type("Obs", (), {"shape": (3,)})
+        action_space = Box()
+
+    class Actor(nn.Module):
+        def __init__(self, env):
+            super(Actor, self).__init__()
+            self.env = env
+            self.ds = env.observation_space.shape[0]
+            self.da = env.action_space.shape[0]
+            self.lin1 = nn.Linear(self.ds, 6)
+            self.lin2 = nn.Linear(6, 6)
+            self.mean_layer = nn.Linear(6, self.da)
+            self.cholesky_layer = nn.Linear(6, (self.da * (self.da + 1)) // 2)
+
+        def forward(self, state):
+            device = state.device
+            B = state.size(0)
+            da = self.da
+            action_low = T.from_numpy(self.env.action_space.low)[None, ...].to(device)  # (1, da)
+            action_high = T.from_numpy(self.env.action_space.high)[None, ...].to(device)  # (1, da)
+            x = F.relu(self.lin1(state))
+            x = F.relu(self.lin2(x))
+            mean = T.sigmoid(self.mean_layer(x))  # (B, da)
+            mean = action_low + (action_high - action_low) * mean
+            cholesky_vector = self.cholesky_layer(x)  # (B, (da*(da+1))//2)
+            cholesky_diag_index = T.arange(da, dtype=T.long) + 1
+            cholesky_diag_index = (cholesky_diag_index * (cholesky_diag_index + 1)) // 2 - 1
+            cholesky_vector[:, cholesky_diag_index] = F.softplus(cholesky_vector[:, cholesky_diag_index])
+            tril_indices = T.tril_indices(row=da, col=da, offset=0)
+            cholesky = T.zeros(size=(B, da, da)).to(device)  # (dtype=torch.float32 in the float32 original)
+            cholesky[:, tril_indices[0], tril_indices[1]] = cholesky_vector
+            return mean, cholesky
+
+    class Critic(nn.Module):
+        def __init__(self, env):
+            super(Critic, self).__init__()
+            self.ds = env.observation_space.shape[0]
+            self.da = env.action_space.shape[0]
+            self.lin1 = nn.Linear(self.ds + self.da, 6)
+            self.lin2 = nn.Linear(6, 6)
+            self.lin3 = nn.Linear(6, 1)
+
+        def forward(self, state, action):
+            h = T.cat([state, action], dim=1)  # (B, ds+da)
+            h = F.relu(self.lin1(h))  # (B, 256)
+            h = F.relu(self.lin2(h))  # (B, 256)
+            v = self.lin3(h)  # (B, 1)
+            return v
+
+    env = Env()
+    actor, critic = Actor(env), Critic(env)
+    if sd is None:
+        return [_state(actor), _state(critic)]
+    for net, net_sd in zip((actor, critic), sd):
+        _load(T, net, net_sd)
+    target_actor, target_critic = Actor(env), Critic(env)
+    for target_param, param in zip(target_actor.parameters(), actor.parameters()):
+        target_param.data.copy_(param.data)
+        target_param.requires_grad = False
+    for target_param, param in zip(target_critic.parameters(), critic.parameters()):
+        target_param.data.copy_(param.data)
+        target_param.requires_grad = False
+    actor_optimizer = T.optim.Adam(actor.parameters(), lr=1e-2)
+    critic_optimizer = T.optim.Adam(critic.parameters(), lr=1e-2)
+    norm_loss_q = nn.SmoothL1Loss()
+    ε_dual, ε_kl_μ, ε_kl_Σ = 0.1, 0.01, 1e-4
+    α_μ_scale, α_Σ_scale, α_μ_max, α_Σ_max = 1.0, 100.0, 0.1, 10.0
+    η, η_μ, η_Σ = 0.5, 0.0, 0.0  # (η = np.random.rand() in the original)
+    γ, sample_action_num, lagrange_iteration_num = 0.99, 3, 2
+    ds, da = 3, 2
+    out = []
+    for it in range(iterations):
+        state_batch, action_batch, next_state_batch, reward_batch = (T.from_numpy(x) for x in batches[it])
+        K = state_batch.size(0)
+        N = sample_action_num
+        # Policy Evaluation (__update_critic_td)
+        B = state_batch.size(0)
+        with T.no_grad():
+            r = reward_batch  # (B,)
+            π_μ, π_A = target_actor.forward(next_state_batch)  # (B,)
+            π = MultivariateNormal(π_μ, scale_tril=π_A)  # (B,)
+            sampled_next_actions = π.sample((N,)).transpose(0, 1)  # (B, sample_num, da)
+            expanded_next_states = next_state_batch[:, None, :].expand(-1, N, -1)  # (B, sample_num, ds)
+            expected_next_q = target_critic.forward(
+                expanded_next_states.reshape(-1, ds),  # (B * sample_num, ds)
+                sampled_next_actions.reshape(-1, da)  # (B * sample_num, da)
+            ).reshape(B, N).mean(dim=1)  # (B,)
+            y = r + γ * expected_next_q
+        critic_optimizer.zero_grad()
+        t = critic(state_batch, action_batch).squeeze()
+        loss_q = norm_loss_q(y, t)
+        loss_q.backward()
+        critic_optimizer.step()
+        out += [loss_q, _grads(critic)]
+        # E-Step of Policy Improvement
+        with T.no_grad():
+            b_μ, b_A = target_actor.forward(state_batch)  # (K,)
+            b = MultivariateNormal(b_μ, scale_tril=b_A)  # (K,)
+            sampled_actions = b.sample((N,))  # (N, K, da)
+            expanded_states = state_batch[None, ...].expand(N, -1, -1)  # (N, K, ds)
+            target_q = target_critic.forward(
+                expanded_states.reshape(-1, ds),  # (N * K, ds)
+                sampled_actions.reshape(-1, da)  # (N * K, da)
+            ).reshape(N, K)  # (N, K)
+            target_q_np = target_q.cpu().transpose(0, 1).numpy()  # (K, N)
+
+        def dual(η):
+            """dual function of the non-parametric variational
+            g(η) = η*ε + η \\mean \\log (\\mean \\exp(Q(a, s)/η))"""
+            max_q = np.max(target_q_np, 1)
+            return η * ε_dual + np.mean(max_q) \
+                + η * np.mean(np.log(np.mean(np.exp((target_q_np - max_q[:, None]) / η), axis=1)))
+
+        bounds = [(1e-6, None)]
+        res = minimize(dual, np.array([η]), method='SLSQP', bounds=bounds)
+        η = res.x[0]
+        qij = T.softmax(target_q / η, dim=0)  # (N, K) or (da, K)
+        out += [η, qij]
+        # M-Step of Policy Improvement
+        for _ in range(lagrange_iteration_num):
+            μ, A = actor.forward(state_batch)
+            π1 = MultivariateNormal(loc=μ, scale_tril=b_A)  # (K,)
+            π2 = MultivariateNormal(loc=b_μ, scale_tril=A)  # (K,)
+            loss_p = T.mean(
+                qij * (
+                    π1.expand((N, K)).log_prob(sampled_actions)  # (N, K)
+                    + π2.expand((N, K)).log_prob(sampled_actions)  # (N, K)
+                )
+            )
+            kl_μ, kl_Σ, Σi_det, Σ_det = gaussian_kl(μi=b_μ, μ=μ, Ai=b_A, A=A)
+            # Update lagrange multipliers by gradient descent
+            η_μ -= α_μ_scale * (ε_kl_μ - kl_μ).detach().item()
+            η_Σ -= α_Σ_scale * (ε_kl_Σ - kl_Σ).detach().item()
+            η_μ = np.clip(0.0, η_μ, α_μ_max)
+            η_Σ = np.clip(0.0, η_Σ, α_Σ_max)
+            actor_optimizer.zero_grad()
+            loss_l = -(loss_p + η_μ * (ε_kl_μ - kl_μ) + η_Σ * (ε_kl_Σ - kl_Σ))
+            loss_l.backward()
+            out += [loss_p, kl_μ, kl_Σ, Σi_det, loss_l, _grads(actor)]
+            nn.utils.clip_grad_norm_(actor.parameters(), 0.1)
+            actor_optimizer.step()
+        # update target networks
+        target_actor.load_state_dict(actor.state_dict())
+        target_critic.load_state_dict(critic.state_dict())
+    out += [actor.state_dict(), critic.state_dict()]
+    return out
+
+
+def test_mpo_cholesky_policy_dual_and_decoupled_kl(torch):
+    rng = _rng(19)
+    batches = [(rng.standard_normal((4, 3)), rng.uniform(-1, 1, (4, 2)), rng.standard_normal((4, 3)),
+                rng.standard_normal(4)) for _ in range(2)]
+    noise = [rng.standard_normal(24) for _ in range(8)]
+    sd = mpo(torch, None, None, ())
+    _compare(mpo(tg, sd, batches, noise), mpo(torch, sd, batches, noise))
+
+
+# --------------------------------------------------------------------------------------- EDAC / vmapped ensembles
+def edac(T, sd, batches, noise, steps=3):
+    """tinkoff-ai/CORL's EDAC (edac.py): VectorizedLinear ensembles (a (E, in, out) weight initialised per member
+    with kaiming_uniform_ on its slices, x @ weight + bias over a leading ensemble dim), the VectorizedCritic
+    (state / action repeated per member by unsqueeze + repeat_interleave), the tanh-Normal Actor, the diversity
+    loss (autograd.grad of the ensemble's Q's with respect to the requires_grad_ actions, create_graph=True,
+    normalised gradients, their pairwise products masked by an eye), automatic alpha, soft_update by
+    ``target_param.data.copy_((1 - tau) * target_param.data + tau * source_param.data)``; and the same critics
+    evaluated as torch.func's model ensembling does (stack_module_state, functional_call under vmap over the
+    members, with in_dims=(0, 0, None))."""
+    nn = T.nn
+    F = nn.functional
+    noise = iter(noise)
+
+    class Normal(T.distributions.Normal):  # (its draws from numpy)
+        def rsample(self, sample_shape=T.Size()):
+            shape = self._extended_shape(sample_shape)
+            eps = T.from_numpy(next(noise)[:math.prod(shape)].reshape(tuple(shape)).copy())
+            return self.loc + eps * self.scale
+
+    def soft_update(target, source, tau):
+        for target_param, source_param in zip(target.parameters(), source.parameters()):
+            target_param.data.copy_((1 - tau) * target_param.data + tau * source_param.data)
+
+    class VectorizedLinear(nn.Module):
+        def __init__(self, in_features, out_features, ensemble_size):
+            super().__init__()
+            self.in_features = in_features
+            self.out_features = out_features
+            self.ensemble_size = ensemble_size
+            self.weight = nn.Parameter(T.empty(ensemble_size, in_features, out_features))
+            self.bias = nn.Parameter(T.empty(ensemble_size, 1, out_features))
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            # default pytorch init for nn.Linear module
+            for layer in range(self.ensemble_size):
+                nn.init.kaiming_uniform_(self.weight[layer], a=math.sqrt(5))
+            fan_in, _ = nn.init._calculate_fan_in_and_fan_out(self.weight[0])
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            nn.init.uniform_(self.bias, -bound, bound)
+
+        def forward(self, x):
+            # input: [ensemble_size, batch_size, input_size]
+            # weight: [ensemble_size, input_size, out_size]
+            # out: [ensemble_size, batch_size, out_size]
+            return x @ self.weight + self.bias
+
+    class Actor(nn.Module):
+        def __init__(self, state_dim, action_dim, hidden_dim, max_action=1.0):
+            super().__init__()
+            self.trunk = nn.Sequential(nn.Linear(state_dim, hidden_dim), nn.ReLU(),
+                                       nn.Linear(hidden_dim, hidden_dim), nn.ReLU())
+            # with separate layers works better than with Linear(hidden_dim, 2 * action_dim)
+            self.mu = nn.Linear(hidden_dim, action_dim)
+            self.log_sigma = nn.Linear(hidden_dim, action_dim)
+            # init as in the EDAC paper
+            for layer in self.trunk[::2]:
+                T.nn.init.constant_(layer.bias, 0.1)
+            T.nn.init.uniform_(self.mu.weight, -1e-3, 1e-3)
+            T.nn.init.uniform_(self.mu.bias, -1e-3, 1e-3)
+            T.nn.init.uniform_(self.log_sigma.weight, -1e-3, 1e-3)
+            T.nn.init.uniform_(self.log_sigma.bias, -1e-3, 1e-3)
+            self.action_dim = action_dim
+            self.max_action = max_action
+
+        def forward(self, state, deterministic=False, need_log_prob=False):
+            hidden = self.trunk(state)
+            mu, log_sigma = self.mu(hidden), self.log_sigma(hidden)
+            # clipping params from EDAC paper, not as in SAC paper (-20, 2)
+            log_sigma = T.clip(log_sigma, -5, 2)
+            policy_dist = Normal(mu, T.exp(log_sigma))
+            if deterministic:
+                action = mu
+            else:
+                action = policy_dist.rsample()
+            tanh_action, log_prob = T.tanh(action), None
+            if need_log_prob:
+                # change of variables formula (SAC paper, appendix C, eq 21)
+                log_prob = policy_dist.log_prob(action).sum(axis=-1)
+                log_prob = log_prob - T.log(1 - tanh_action.pow(2) + 1e-6).sum(axis=-1)
+            return tanh_action * self.max_action, log_prob
+
+    class VectorizedCritic(nn.Module):
+        def __init__(self, state_dim, action_dim, hidden_dim, num_critics):
+            super().__init__()
+            self.critic = nn.Sequential(
+                VectorizedLinear(state_dim + action_dim, hidden_dim, num_critics), nn.ReLU(),
+                VectorizedLinear(hidden_dim, hidden_dim, num_critics), nn.ReLU(),
+                VectorizedLinear(hidden_dim, 1, num_critics))
+            # init as in the EDAC paper
+            for layer in self.critic[::2]:
+                T.nn.init.constant_(layer.bias, 0.1)
+            T.nn.init.uniform_(self.critic[-1].weight, -3e-3, 3e-3)
+            T.nn.init.uniform_(self.critic[-1].bias, -3e-3, 3e-3)
+            self.num_critics = num_critics
+
+        def forward(self, state, action):
+            # [batch_size, state_dim + action_dim]
+            state_action = T.cat([state, action], dim=-1)
+            if state_action.dim() != 3:
+                assert state_action.dim() == 2
+                # [num_critics, batch_size, state_dim + action_dim]
+                state_action = state_action.unsqueeze(0).repeat_interleave(self.num_critics, dim=0)
+            assert state_action.dim() == 3
+            assert state_action.shape[0] == self.num_critics
+            # [num_critics, batch_size]
+            q_values = self.critic(state_action).squeeze(-1)
+            return q_values
+
+    class EDAC:
+        def __init__(self, actor, actor_optimizer, critic, critic_optimizer, gamma=0.99, tau=0.005, eta=1.0,
+                     alpha_learning_rate=1e-4, device="cpu"):
+            self.device = device
+            self.actor = actor
+            self.critic = critic
+            with T.no_grad():
+                self.target_critic = copy.deepcopy(self.critic)
+            self.actor_optimizer = actor_optimizer
+            self.critic_optimizer = critic_optimizer
+            self.tau = tau
+            self.gamma = gamma
+            self.eta = eta
+            # adaptive alpha setup
+            self.target_entropy = -float(self.actor.action_dim)
+            self.log_alpha = T.tensor([0.0], dtype=T.float64, device=self.device, requires_grad=True)
+            self.alpha_optimizer = T.optim.Adam([self.log_alpha], lr=alpha_learning_rate)
+            self.alpha = self.log_alpha.exp().detach()
+
+        def _alpha_loss(self, state):
+            with T.no_grad():
+                action, action_log_prob = self.actor(state, need_log_prob=True)
+            loss = (-self.log_alpha * (action_log_prob + self.target_entropy)).mean()
+            return loss
+
+        def _actor_loss(self, state):
+            action, action_log_prob = self.actor(state, need_log_prob=True)
+            q_value_dist = self.critic(state, action)
+            assert q_value_dist.shape[0] == self.critic.num_critics
+            q_value_min = q_value_dist.min(0).values
+            # needed for logging
+            q_value_std = q_value_dist.std(0).mean().item()
+            batch_entropy = -action_log_prob.mean().item()
+            assert action_log_prob.shape == q_value_min.shape
+            loss = (self.alpha * action_log_prob - q_value_min).mean()
+            return loss, batch_entropy, q_value_std
+
+        def _critic_diversity_loss(self, state, action):
+            num_critics = self.critic.num_critics
+            # almost exact copy from the original implementation, only style changes:
+            # snu-mllab/EDAC, lifelong_rl/trainers/q_learning/sac.py#L192
+            # [num_critics, batch_size, *_dim]
+            state = state.unsqueeze(0).repeat_interleave(num_critics, dim=0)
+            action = (action.unsqueeze(0).repeat_interleave(num_critics, dim=0).requires_grad_(True))
+            # [num_critics, batch_size]
+            q_ensemble = self.critic(state, action)
+            q_action_grad = T.autograd.grad(q_ensemble.sum(), action, retain_graph=True, create_graph=True)[0]
+            q_action_grad = q_action_grad / (T.norm(q_action_grad, p=2, dim=2).unsqueeze(-1) + 1e-10)
+            # [batch_size, num_critics, action_dim]
+            q_action_grad = q_action_grad.transpose(0, 1)
+            masks = (T.eye(num_critics, device=self.device).unsqueeze(dim=0).repeat(q_action_grad.shape[0], 1, 1))
+            # removed einsum as it is usually slower than just torch.bmm
+            # [batch_size, num_critics, num_critics]
+            q_action_grad = q_action_grad @ q_action_grad.permute(0, 2, 1)
+            q_action_grad = (1 - masks) * q_action_grad
+            grad_loss = q_action_grad.sum(dim=(1, 2)).mean()
+            grad_loss = grad_loss / (num_critics - 1)
+            return grad_loss
+
+        def _critic_loss(self, state, action, reward, next_state, done):
+            with T.no_grad():
+                next_action, next_action_log_prob = self.actor(next_state, need_log_prob=True)
+                q_next = self.target_critic(next_state, next_action).min(0).values
+                q_next = q_next - self.alpha * next_action_log_prob
+                assert q_next.unsqueeze(-1).shape == done.shape == reward.shape
+                q_target = reward + self.gamma * (1 - done) * q_next.unsqueeze(-1)
+            q_values = self.critic(state, action)
+            # [ensemble_size, batch_size] - [1, batch_size]
+            critic_loss = ((q_values - q_target.view(1, -1)) ** 2).mean(dim=1).sum(dim=0)
+            diversity_loss = self._critic_diversity_loss(state, action)
+            loss = critic_loss + self.eta * diversity_loss
+            return loss
+
+        def update(self, batch):
+            state, action, reward, next_state, done = [arr.to(self.device) for arr in batch]
+            # Usually updates are done in the following order: critic -> actor -> alpha
+            # But we found that EDAC paper uses reverse (which gives better results)
+            # Alpha update
+            alpha_loss = self._alpha_loss(state)
+            self.alpha_optimizer.zero_grad()
+            alpha_loss.backward()
+            self.alpha_optimizer.step()
+            self.alpha = self.log_alpha.exp().detach()
+            # Actor update
+            actor_loss, actor_batch_entropy, q_policy_std = self._actor_loss(state)
+            self.actor_optimizer.zero_grad()
+            actor_loss.backward()
+            self.actor_optimizer.step()
+            actor_grads = _grads(self.actor)
+            # Critic update
+            critic_loss = self._critic_loss(state, action, reward, next_state, done)
+            self.critic_optimizer.zero_grad()
+            critic_loss.backward()
+            self.critic_optimizer.step()
+            #  Target networks soft update
+            with T.no_grad():
+                soft_update(self.target_critic, self.critic, tau=self.tau)
+            return [alpha_loss, actor_loss, actor_batch_entropy, q_policy_std, critic_loss, actor_grads,
+                    _grads(self.critic), self.alpha]
+
+    class Critic1(nn.Module):  # one member, as a plain MLP (the model-ensembling tutorial's form)
+        def __init__(self, state_dim, action_dim, hidden_dim):
+            super().__init__()
+            self.fc1 = nn.Linear(state_dim + action_dim, hidden_dim)
+            self.fc2 = nn.Linear(hidden_dim, 1)
+
+        def forward(self, state, action):
+            return self.fc2(F.relu(self.fc1(T.cat([state, action], -1)))).squeeze(-1)
+
+    state_dim, action_dim, num_critics = 3, 2, 4
+    actor = Actor(state_dim, action_dim, 6)
+    critic = VectorizedCritic(state_dim, action_dim, 6, num_critics)
+    members = nn.ModuleList([Critic1(state_dim, action_dim, 5) for _ in range(num_critics)])
+    if sd is None:
+        return [_state(actor), _state(critic), _state(members)]
+    for net, net_sd in zip((actor, critic, members), sd):
+        _load(T, net, net_sd)
+    trainer = EDAC(actor, T.optim.Adam(actor.parameters(), lr=3e-3), critic,
+                   T.optim.Adam(critic.parameters(), lr=3e-3), eta=5.0, alpha_learning_rate=1e-2)
+    out = []
+    for step in range(steps):
+        out += trainer.update([T.from_numpy(x) for x in batches[step]])
+    # torch.func model ensembling over the members
+    from_func = import_module(T.__name__ + ".func")
+    params, buffers = from_func.stack_module_state(list(members))
+    base_model = copy.deepcopy(members[0])  # (the tutorial then moves it .to('meta'): no meta device here)
+
+    def fmodel(params, buffers, state, action):
+        return from_func.functional_call(base_model, (params, buffers), (state, action))
+    state, action = T.from_numpy(batches[0][0]), T.from_numpy(batches[0][1])
+    q = from_func.vmap(fmodel, in_dims=(0, 0, None, None))(params, buffers, state, action)
+    q.min(0).values.sum().backward()
+    out += [q, [members[i](state, action) for i in range(num_critics)], {k: v.grad for k, v in params.items()}]
+    out += [actor.state_dict(), critic.state_dict(), trainer.target_critic.state_dict(), trainer.log_alpha]
+    return out
+
+
+def test_edac_vectorized_critics_diversity_loss_and_func_ensembling(torch):
+    rng = _rng(20)
+    batches = [(rng.standard_normal((5, 3)), rng.uniform(-0.9, 0.9, (5, 2)), rng.standard_normal((5, 1)),
+                rng.standard_normal((5, 3)), (rng.random((5, 1)) < 0.2).astype(float)) for _ in range(3)]
+    noise = [rng.standard_normal(10) for _ in range(20)]
+    sd = edac(torch, None, None, ())
+    _compare(edac(tg, sd, batches, noise), edac(torch, sd, batches, noise))
