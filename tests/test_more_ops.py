@@ -633,6 +633,7 @@ def test_scatter_add(device, case, data):
     check_op(lambda t, s: t.scatter_add(dim, idx, s), ref, [x, src], device, gradgrad=True)
 
 
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter with Tensor src is deprecated")
 @with_fixtures
 @given(case=_scatter_case(distinct=False), data=st.data())
 def test_scatter_reduce_keyword(device, case, data):
@@ -654,6 +655,27 @@ def test_scatter_reduce_keyword(device, case, data):
                                product(x, src), rtol=1e-12)
     assert t.scatter_(dim, index, value=-1.5, reduce="multiply") is t
     np.testing.assert_allclose(t.numpy(), product(x, np.full(idx.shape, -1.5)), rtol=1e-12)
+
+
+def test_scatter_reduce_keyword_with_a_tensor_src_warns_once_as_torch(monkeypatch, device):
+    """scatter's reduce= with a Tensor src is deprecated in torch (a UserWarning pointing to scatter_reduce, once a
+    process: TORCH_WARN_ONCE, which Kaixhin-era RL code meets); with a number src, or without reduce, it is quiet."""
+    import importlib
+    import warnings
+    monkeypatch.setattr(importlib.import_module("tinygrad_rnn.tensor"), "_WARNED_ONCE", set())
+    x, index = tg.zeros(2, 3, device=device), tg.tensor([[0, 1], [1, 2]], device=device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.scatter(1, index, 2.0, reduce="add")
+        x.scatter_(1, index, tg.ones(2, 2, device=device))
+    with pytest.warns(UserWarning, match=r"^The reduce argument of torch.scatter with Tensor src is deprecated and "
+                                         r"will be removed in a future PyTorch release. Use torch.scatter_reduce "
+                                         r"instead for more reduction options.$"):
+        x.scatter_(1, index, tg.ones(2, 2, device=device), reduce="add")
+    assert x.tolist() == [[2.0, 2.0, 0.0], [0.0, 2.0, 2.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.scatter(1, index, tg.ones(2, 2, device=device), reduce="multiply")  # (once only)
 
 
 def test_scatter_reduce_keyword_errors_as_torch():

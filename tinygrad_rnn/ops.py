@@ -4837,6 +4837,9 @@ def scatter(x: Tensor, dim: int, index: Any, src: Any, add: bool = False, reduce
     op = "scatter_add" if add else "scatter"
     if reduce is not None and reduce not in ("add", "multiply"):
         raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+    if reduce is not None and isinstance(src, Tensor):  # (torch's TORCH_WARN_ONCE; a number src is quiet)
+        warn_once("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a future "
+                  "PyTorch release. Use torch.scatter_reduce instead for more reduction options.")
     grids, index_shape, src = _scatter_places(op, x, dim, index, src, number_ok=not add)
     if reduce == "multiply":
         return ScatterMultiply(grids, index_shape, False, op)(x, src)
