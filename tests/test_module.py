@@ -570,6 +570,23 @@ def test_load_state_dict_non_strict_returns_keys():
 
 
 
+def test_load_state_dict_result_prints_as_torchs():
+    """load_state_dict's result prints as torch's _IncompatibleKeys (``print(model.load_state_dict(sd))`` in every
+    fine-tuning notebook): '<All keys matched successfully>' when nothing is missing or unexpected."""
+    torch = pytest.importorskip("torch")
+    for T in (tg, torch):
+        T.manual_seed(0)
+    ours, theirs = tg.nn.Linear(2, 3), torch.nn.Linear(2, 3)
+    for sd_ours, sd_theirs, strict in ((ours.state_dict(), theirs.state_dict(), True),
+                                       ({"weight": tg.zeros(3, 2), "extra": tg.ones(1)},
+                                        {"weight": torch.zeros(3, 2), "extra": torch.ones(1)}, False)):
+        got, want = ours.load_state_dict(sd_ours, strict=strict), theirs.load_state_dict(sd_theirs, strict=strict)
+        assert repr(got) == repr(want) and str(got) == str(want)
+        assert tuple(got) == tuple(want) and got.missing_keys == want.missing_keys
+    from tinygrad_rnn.nn.modules.module import _IncompatibleKeys
+    assert isinstance(got, _IncompatibleKeys)
+
+
 def test_module_walks_survive_a_modules_attribute_shadowing_the_method():
     """dreamer-pytorch keeps ``self.modules = [self.fc1, ...]`` (for its FreezeParameters), shadowing the method:
     torch's own walks (load_state_dict, _apply's .double() / .to() / .float()) never call modules(), so neither

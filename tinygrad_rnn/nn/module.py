@@ -119,9 +119,21 @@ class Buffer(Tensor):
         return t
 
 
-class IncompatibleKeys(NamedTuple):
+class _IncompatibleKeys(NamedTuple):
+    """load_state_dict's result, as torch's (a namedtuple of the missing and unexpected keys): it prints
+    ``<All keys matched successfully>`` when both are empty, else ``_IncompatibleKeys(missing_keys=[...], ...)``."""
     missing_keys: List[str]
     unexpected_keys: List[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
+    __str__ = __repr__
+
+
+IncompatibleKeys = _IncompatibleKeys
 
 
 _EXTRA_STATE_KEY = "_extra_state"
