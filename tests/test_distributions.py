@@ -1715,6 +1715,15 @@ def test_torch_submodule_names_and_utils():
     assert utils.euler_constant == TU.euler_constant
 
 
+def test_repr_as_torchs():
+    """A distribution prints its parameters as torch's: a one-element one as the tensor, a larger one by its size
+    (a torch.Size, not a tuple)."""
+    for make in (lambda D, T: D.Categorical(logits=T.zeros(2, 3, dtype=T.float64)),
+                 lambda D, T: D.Normal(T.zeros(4, dtype=T.float64), T.tensor([1.5], dtype=T.float64)),
+                 lambda D, T: D.Bernoulli(probs=T.tensor(0.25, dtype=T.float64))):
+        assert repr(make(G, tg)) == repr(make(D, torch))
+
+
 def test_utils_private_helpers_programs_import(device):
     """torch.distributions.utils' private helpers that programs import (drqv2's TruncatedNormal samples with
     _standard_normal): _standard_normal draws N(0, 1) of the shape, dtype and device asked, from the package
