@@ -2212,10 +2212,26 @@ def test_parameter_list_behaves_like_torchs():
         pl["0"]
     with pytest.raises(TypeError, match="Only Tensors of floating point and complex dtype can require gradients"):
         pl.append(tg.ones(2, dtype=tg.int64))
-    assert repr(nn.ParameterList([tg.zeros(2, 3)])) == "ParameterList(\n  (0): Parameter containing: " \
-                                                       "[torch.float32 of " \
-                                                         "size (2, 3)]\n)"
+    assert repr(nn.ParameterList([tg.zeros(2, 3)])) == "ParameterList(  (0): Parameter containing: " \
+                                                       "[torch.float32 of size 2x3])"
     assert repr(nn.ParameterList()) == "ParameterList()" and len(nn.ParameterList()) == 0
+
+
+def test_parameter_containers_print_as_torchs():
+    """ParameterList and ParameterDict print as torch's (their extra_repr): sizes as 2x3, ParameterList by dtype,
+    ParameterDict by torch.typename ('torch.DoubleTensor'), a single entry on the container's line."""
+    torch = pytest.importorskip("torch")
+
+    def reprs(T):
+        class M(T.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pl = T.nn.ParameterList([T.nn.Parameter(T.ones(2))])
+                self.lin = T.nn.Linear(1, 1)
+        two = [T.nn.Parameter(T.ones(2, 3)), T.nn.Parameter(T.ones(4, dtype=T.float64))]
+        return [repr(T.nn.ParameterList(two)), repr(T.nn.ParameterDict({"b": two[1], "a": two[0]})),
+                repr(T.nn.ParameterDict({"w": two[0]})), repr(T.nn.ParameterList()), repr(M())]
+    assert reprs(tg) == reprs(torch)
 
 
 def test_parameter_dict_behaves_like_torchs():

@@ -1042,10 +1042,14 @@ class _ParameterContainer(Module):
     def __len__(self) -> int:
         return len(self._parameters)
 
-    def __repr__(self) -> str:
-        lines = [f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}"
-                 f"{'' if p.device == 'cpu' else ' on ' + p.device}]" for k, p in self._parameters.items()]
-        return f"{self._get_name()}(" + "".join(f"\n  {line}" for line in lines) + ("\n)" if lines else ")")
+    _type_of = staticmethod(lambda p: str(p.dtype))  # (ParameterList's; ParameterDict's is torch.typename's)
+
+    def extra_repr(self) -> str:
+        """torch's: a line per parameter, its dtype (or type name) and its size as 2x3, its device where not the
+        CPU (Module.__repr__ puts a single line on the module's own)."""
+        return "\n".join(f"  ({k}): Parameter containing: [{self._type_of(p)} of size "
+                         f"{'x'.join(str(n) for n in p.shape)}{'' if p.device == 'cpu' else f' ({p.device})'}]"
+                         for k, p in self._parameters.items())
 
 
 class ParameterList(_ParameterContainer):
@@ -1095,6 +1099,8 @@ class ParameterDict(_ParameterContainer):
     """Parameters by string key, registered under their keys, as torch's: in a module's ``self.pd``, state_dict
     keys 'pd.<key>'. A dict's methods; reached as pd[key] or pd.key. As in torch, a plain dict given to the
     constructor or update() is taken in sorted key order (an OrderedDict, a ParameterDict or pairs in theirs)."""
+
+    _type_of = staticmethod(lambda p: p.type())  # (torch.typename: 'torch.FloatTensor', as torch's repr)
 
     def __init__(self, parameters: Any = None) -> None:
         super().__init__()
