@@ -125,6 +125,16 @@ def test_parameter_names_layouts_and_init():
         ("q_proj_weight", (8, 8)), ("k_proj_weight", (8, 4)), ("v_proj_weight", (8, 6)), ("out_proj.weight", (8, 8))]
 
 
+def test_out_proj_is_torchs_linear_subclass_and_prints_as_torchs():
+    """out_proj is a NonDynamicallyQuantizableLinear (torch.nn.modules.linear's Linear subclass), so the module
+    prints as torch's and isinstance(out_proj, nn.Linear) holds."""
+    torch = pytest.importorskip("torch")
+    from tinygrad_rnn.nn.modules.linear import NonDynamicallyQuantizableLinear
+    m = nn.MultiheadAttention(4, 2, bias=False)
+    assert type(m.out_proj) is NonDynamicallyQuantizableLinear and isinstance(m.out_proj, nn.Linear)
+    assert repr(m) == repr(torch.nn.MultiheadAttention(4, 2, bias=False))
+
+
 def test_bias_kv_parameters_and_init():
     """add_bias_kv: bias_k and bias_v (1, 1, E), registered after in_proj_bias as torch's (state_dict keys and
     order alike), drawn by xavier_normal_: std sqrt(2 / (fan_in + fan_out)) = 1 / sqrt(E)."""

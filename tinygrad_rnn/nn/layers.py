@@ -54,6 +54,11 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """torch.nn.modules.linear's Linear subclass that MultiheadAttention's out_proj is (torch names it so that
+    dynamic quantization leaves it alone); a Linear in every other way."""
+
+
 class Bilinear(Module):
     """y = x1^T A x2 + b (F.bilinear); weight (out_features, in1_features, in2_features) and bias (out_features,),
     init U(-1/sqrt(in1), 1/sqrt(in1)) as torch's."""
@@ -129,7 +134,7 @@ class MultiheadAttention(Module):
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = bool(add_zero_attn)
-        self.out_proj = Linear(E, E, bias=bias, device=device, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, device=device, dtype=dtype)
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
