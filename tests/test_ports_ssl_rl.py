@@ -32,7 +32,8 @@ windows, a rolling evaluation context); ikostrikov's TRPO (Fisher-vector product
 gradients, line search on flat parameters, an L-BFGS value fit through scipy); daisatojp's MPO (a Cholesky policy
 built through tril_indices, MultivariateNormal sample / expand / log_prob, the SLSQP dual, decoupled Gaussian
 KLs); CORL's EDAC (vectorized ensemble critics, the input-gradient diversity loss) with torch.func's model
-ensembling (stack_module_state, functional_call under vmap; without the tutorial's .to('meta'), which tg lacks).
+ensembling (stack_module_state, functional_call under vmap; without the tutorial's .to('meta'), which tg lacks);
+CORL's IQL (expectile value loss, advantage-weighted Gaussian / deterministic policies, a trainer checkpoint).
 """
 import copy
 import io
@@ -4711,3 +4712,248 @@ def test_edac_vectorized_critics_diversity_loss_and_func_ensembling(torch):
     noise = [rng.standard_normal(10) for _ in range(20)]
     sd = edac(torch, None, None, ())
     _compare(edac(tg, sd, batches, noise), edac(torch, sd, batches, noise))
+
+
+# -------------------------------------------------------------------------------------------------------------- IQL
+def iql(T, sd, batches, steps=3):
+    """tinkoff-ai/CORL's IQL (iql.py): the expectile value loss (asymmetric_l2_loss), TwinQ with torch.min over
+    both heads, the advantage-weighted policy loss (exp of beta * advantage clamped at EXP_ADV_MAX) for the
+    GaussianPolicy (a learnt state-independent log_std, MultivariateNormal with scale_tril=torch.diag(std)
+    broadcast over the batch) and the DeterministicPolicy, CosineAnnealingLR on the actor, the soft target update,
+    and the trainer's state_dict round trip through torch.save / load."""
+    nn = T.nn
+    F = nn.functional
+    MultivariateNormal = T.distributions.MultivariateNormal
+    EXP_ADV_MAX = 100.0
+    LOG_STD_MIN = -5.0
+    LOG_STD_MAX = 2.0
+
+    def soft_update(target, source, tau):
+        for target_param, source_param in zip(target.parameters(), source.parameters()):
+            target_param.data.copy_((1 - tau) * target_param.data + tau * source_param.data)
+
+    def asymmetric_l2_loss(u, tau):
+        return T.mean(T.abs(tau - (u < 0).float()) * u**2)
+
+    class Squeeze(nn.Module):
+        def __init__(self, dim=-1):
+            super().__init__()
+            self.dim = dim
+
+        def forward(self, x):
+            return x.squeeze(dim=self.dim)
+
+    class MLP(nn.Module):
+        def __init__(self, dims, activation_fn=nn.ReLU, output_activation_fn=None, squeeze_output=False,
+                     dropout=None):
+            super().__init__()
+            n_dims = len(dims)
+            if n_dims < 2:
+                raise ValueError("MLP requires at least two dims (input and output)")
+            layers = []
+            for i in range(n_dims - 2):
+                layers.append(nn.Linear(dims[i], dims[i + 1]))
+                layers.append(activation_fn())
+                if dropout is not None:
+                    layers.append(nn.Dropout(dropout))
+            layers.append(nn.Linear(dims[-2], dims[-1]))
+            if output_activation_fn is not None:
+                layers.append(output_activation_fn())
+            if squeeze_output:
+                if dims[-1] != 1:
+                    raise ValueError("Last dim must be 1 when squeezing")
+                layers.append(Squeeze(-1))
+            self.net = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return self.net(x)
+
+    class GaussianPolicy(nn.Module):
+        def __init__(self, state_dim, act_dim, max_action, hidden_dim=256, n_hidden=2, dropout=None):
+            super().__init__()
+            self.net = MLP([state_dim, *([hidden_dim] * n_hidden), act_dim], output_activation_fn=nn.Tanh)
+            self.log_std = nn.Parameter(T.zeros(act_dim, dtype=T.float64))
+            self.max_action = max_action
+
+        def forward(self, obs):
+            mean = self.net(obs)
+            std = T.exp(self.log_std.clamp(LOG_STD_MIN, LOG_STD_MAX))
+            scale_tril = T.diag(std)
+            return MultivariateNormal(mean, scale_tril=scale_tril)
+
+        @T.no_grad()
+        def act(self, state, device="cpu"):
+            state = T.tensor(state.reshape(1, -1), device=device, dtype=T.float64)
+            dist = self(state)
+            action = dist.mean if not self.training else dist.sample()
+            action = T.clamp(self.max_action * action, -self.max_action, self.max_action)
+            return action.cpu().data.numpy().flatten()
+
+    class DeterministicPolicy(nn.Module):
+        def __init__(self, state_dim, act_dim, max_action, hidden_dim=256, n_hidden=2, dropout=None):
+            super().__init__()
+            self.net = MLP([state_dim, *([hidden_dim] * n_hidden), act_dim], output_activation_fn=nn.Tanh,
+                           dropout=dropout)
+            self.max_action = max_action
+
+        def forward(self, obs):
+            return self.net(obs)
+
+    class TwinQ(nn.Module):
+        def __init__(self, state_dim, action_dim, hidden_dim=256, n_hidden=2):
+            super().__init__()
+            dims = [state_dim + action_dim, *([hidden_dim] * n_hidden), 1]
+            self.q1 = MLP(dims, squeeze_output=True)
+            self.q2 = MLP(dims, squeeze_output=True)
+
+        def both(self, state, action):
+            sa = T.cat([state, action], 1)
+            return self.q1(sa), self.q2(sa)
+
+        def forward(self, state, action):
+            return T.min(*self.both(state, action))
+
+    class ValueFunction(nn.Module):
+        def __init__(self, state_dim, hidden_dim=256, n_hidden=2):
+            super().__init__()
+            dims = [state_dim, *([hidden_dim] * n_hidden), 1]
+            self.v = MLP(dims, squeeze_output=True)
+
+        def forward(self, state):
+            return self.v(state)
+
+    class ImplicitQLearning:
+        def __init__(self, max_action, actor, actor_optimizer, q_network, q_optimizer, v_network, v_optimizer,
+                     iql_tau=0.7, beta=3.0, max_steps=1000000, discount=0.99, tau=0.005, device="cpu"):
+            self.max_action = max_action
+            self.qf = q_network
+            self.q_target = copy.deepcopy(self.qf).requires_grad_(False).to(device)
+            self.vf = v_network
+            self.actor = actor
+            self.v_optimizer = v_optimizer
+            self.q_optimizer = q_optimizer
+            self.actor_optimizer = actor_optimizer
+            self.actor_lr_schedule = T.optim.lr_scheduler.CosineAnnealingLR(self.actor_optimizer, max_steps)
+            self.iql_tau = iql_tau
+            self.beta = beta
+            self.discount = discount
+            self.tau = tau
+            self.total_it = 0
+            self.device = device
+
+        def _update_v(self, observations, actions, log_dict):
+            # Update value function
+            with T.no_grad():
+                target_q = self.q_target(observations, actions)
+            v = self.vf(observations)
+            adv = target_q - v
+            v_loss = asymmetric_l2_loss(adv, self.iql_tau)
+            log_dict["value_loss"] = v_loss.item()
+            self.v_optimizer.zero_grad()
+            v_loss.backward()
+            self.v_optimizer.step()
+            return adv
+
+        def _update_q(self, next_v, observations, actions, rewards, terminals, log_dict):
+            targets = rewards + (1.0 - terminals.float()) * self.discount * next_v.detach()
+            qs = self.qf.both(observations, actions)
+            q_loss = sum(F.mse_loss(q, targets) for q in qs) / len(qs)
+            log_dict["q_loss"] = q_loss.item()
+            self.q_optimizer.zero_grad()
+            q_loss.backward()
+            self.q_optimizer.step()
+            # Update target Q network
+            soft_update(self.q_target, self.qf, self.tau)
+
+        def _update_policy(self, adv, observations, actions, log_dict):
+            exp_adv = T.exp(self.beta * adv.detach()).clamp(max=EXP_ADV_MAX)
+            policy_out = self.actor(observations)
+            if isinstance(policy_out, T.distributions.Distribution):
+                bc_losses = -policy_out.log_prob(actions)
+            elif T.is_tensor(policy_out):
+                if policy_out.shape != actions.shape:
+                    raise RuntimeError("Actions shape missmatch")
+                bc_losses = T.sum((policy_out - actions) ** 2, dim=1)
+            else:
+                raise NotImplementedError
+            policy_loss = T.mean(exp_adv * bc_losses)
+            log_dict["actor_loss"] = policy_loss.item()
+            self.actor_optimizer.zero_grad()
+            policy_loss.backward()
+            self.actor_optimizer.step()
+            self.actor_lr_schedule.step()
+
+        def train(self, batch):
+            self.total_it += 1
+            (observations, actions, rewards, next_observations, dones) = batch
+            log_dict = {}
+            with T.no_grad():
+                next_v = self.vf(next_observations)
+            # Update value function
+            adv = self._update_v(observations, actions, log_dict)
+            rewards = rewards.squeeze(dim=-1)
+            dones = dones.squeeze(dim=-1)
+            # Update Q function
+            self._update_q(next_v, observations, actions, rewards, dones, log_dict)
+            # Update actor
+            self._update_policy(adv, observations, actions, log_dict)
+            return log_dict
+
+        def state_dict(self):
+            return {
+                "qf": self.qf.state_dict(),
+                "q_optimizer": self.q_optimizer.state_dict(),
+                "vf": self.vf.state_dict(),
+                "v_optimizer": self.v_optimizer.state_dict(),
+                "actor": self.actor.state_dict(),
+                "actor_optimizer": self.actor_optimizer.state_dict(),
+                "actor_lr_schedule": self.actor_lr_schedule.state_dict(),
+                "total_it": self.total_it,
+            }
+
+        def load_state_dict(self, state_dict):
+            self.qf.load_state_dict(state_dict["qf"])
+            self.q_optimizer.load_state_dict(state_dict["q_optimizer"])
+            self.q_target = copy.deepcopy(self.qf)
+            self.vf.load_state_dict(state_dict["vf"])
+            self.v_optimizer.load_state_dict(state_dict["v_optimizer"])
+            self.actor.load_state_dict(state_dict["actor"])
+            self.actor_optimizer.load_state_dict(state_dict["actor_optimizer"])
+            self.actor_lr_schedule.load_state_dict(state_dict["actor_lr_schedule"])
+            self.total_it = state_dict["total_it"]
+
+    state_dim, action_dim, max_action = 3, 2, 1.0
+    q_network, v_network = TwinQ(state_dim, action_dim, 6), ValueFunction(state_dim, 6)
+    actors = nn.ModuleList([GaussianPolicy(state_dim, action_dim, max_action, 6),
+                            DeterministicPolicy(state_dim, action_dim, max_action, 6)])
+    if sd is None:
+        return [_state(q_network), _state(v_network), _state(actors)]
+    for net, net_sd in zip((q_network, v_network, actors), sd):
+        _load(T, net, net_sd)
+    out = []
+    for actor in actors:
+        qn, vn = copy.deepcopy(q_network), copy.deepcopy(v_network)
+        trainer = ImplicitQLearning(max_action, actor, T.optim.Adam(actor.parameters(), lr=3e-3), qn,
+                                    T.optim.Adam(qn.parameters(), lr=3e-3), vn, T.optim.Adam(vn.parameters(), lr=3e-3),
+                                    max_steps=5, tau=0.05)
+        for step in range(steps):
+            log = trainer.train([T.from_numpy(x) for x in batches[step]])
+            out += [log[k] for k in sorted(log)] + [_grads(actor), _grads(qn), _grads(vn)]
+            if step == 1:
+                buf = io.BytesIO()
+                T.save(trainer.state_dict(), buf)
+                buf.seek(0)
+                trainer.load_state_dict(T.load(buf))
+        if isinstance(actor, GaussianPolicy):
+            actor.eval()
+            out.append(actor.act(batches[0][0][0]))
+        out += [actor.state_dict(), trainer.q_target.state_dict(), trainer.actor_lr_schedule.get_last_lr()]
+    return out
+
+
+def test_iql_expectile_value_and_advantage_weighted_policies(torch):
+    rng = _rng(21)
+    batches = [(rng.standard_normal((5, 3)), rng.uniform(-0.9, 0.9, (5, 2)), rng.standard_normal((5, 1)),
+                rng.standard_normal((5, 3)), (rng.random((5, 1)) < 0.3).astype(float)) for _ in range(3)]
+    sd = iql(torch, None, None)
+    _compare(iql(tg, sd, batches), iql(torch, sd, batches))
