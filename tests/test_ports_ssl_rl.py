@@ -43,6 +43,7 @@ from functools import partial, wraps
 from importlib import import_module
 
 import numpy as np
+import pytest
 
 import tinygrad_rnn as tg
 from ports import compare as _compare, grads as _grads, load as _load, rng as _rng, state as _state
@@ -1096,6 +1097,7 @@ def dino(T, sd, crops, epochs=3):
     return out
 
 
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
 def test_dino_multicrop_centering_and_momentum_teacher(torch):
     rng = _rng(5)
     crops = [[rng.standard_normal((3, 3, 6, 6)) for _ in range(2)] + [rng.standard_normal((3, 3, 3, 3))
