@@ -2789,6 +2789,49 @@ def test_all_and_any_of_a_uint8_tensor_are_uint8(device):
         assert tg.ones(2, dtype=dtype, device=device).any(0).dtype == np.bool_
 
 
+def test_an_int_number_beside_an_integer_tensor_wraps_into_its_dtype(device):
+    """As torch's: a Python int operand of an integer tensor's binary op is a 64-bit integer cast (wrapped) to the
+    tensor's dtype, not an OverflowError: torchvision's posterize is img & -2 ** (8 - bits) on uint8. where's and
+    pow's number is torch's checked Scalar (-255 .. 255 for uint8, int8's own range), a RuntimeError beyond; an int
+    past 64 bits is an OverflowError."""
+    u = tg.tensor(np.array([5, 200, 255], np.uint8), device=device)
+    i8 = tg.tensor(np.array([5, -100, 127], np.int8), device=device)
+    cases = {"and": (lambda T, u, i: u & -32, [0, 192, 224]),
+             "or": (lambda T, u, i: u | -32, [229, 232, 255]),
+             "xor": (lambda T, u, i: T.bitwise_xor(u, -1), [250, 55, 0]),
+             "add": (lambda T, u, i: u + 300, [49, 244, 43]),
+             "radd": (lambda T, u, i: -3 + u, [2, 197, 252]),
+             "rsub": (lambda T, u, i: 300 - u, [39, 100, 45]),
+             "mul_": (lambda T, u, i: u.clone().mul_(300), [220, 96, 212]),
+             "i8": (lambda T, u, i: i + 200, [-51, 100, 71]),
+             "fmod": (lambda T, u, i: T.fmod(u, 300), [5, 24, 35]),
+             "rem": (lambda T, u, i: T.remainder(u, -3), [5, 200, 2]),
+             "floordiv": (lambda T, u, i: u // -3, [0, 0, 1]),
+             "eq": (lambda T, u, i: u == -1, [False, False, True]),
+             "gt": (lambda T, u, i: u > 300, [False, True, True]),
+             "where": (lambda T, u, i: T.where(u > 100, u, -1), [255, 200, 255]),
+             "masked_fill": (lambda T, u, i: u.masked_fill(u < 100, -255), [1, 200, 255]),
+             "pow": (lambda T, u, i: u.pow(255), [205, 0, 255]),
+             "2**63": (lambda T, u, i: u + 2 ** 63, [5, 200, 255])}
+    for name, (f, want) in cases.items():
+        got = f(tg, u, i8)
+        assert got.tolist() == want, name
+        assert got.dtype == (tg.bool if isinstance(want[0], bool) else u.dtype if name != "i8" else tg.int8), name
+    assert (tg.tensor([1], device=device) + 2 ** 63).tolist() == [1 - 2 ** 63]
+    with pytest.raises(RuntimeError, match="where: value cannot be converted to type torch.uint8 without overflow"):
+        tg.where(u > 100, u, -256)
+    with pytest.raises(RuntimeError, match="where: value cannot be converted to type torch.int8 without overflow"):
+        i8.masked_fill(i8 > 0, 200)
+    with pytest.raises(RuntimeError, match="pow: value cannot be converted to type torch.uint8 without overflow"):
+        u.pow(256)
+    with pytest.raises(OverflowError, match="add: .* does not fit in 64 bits"):
+        u + 2 ** 64
+    torch = pytest.importorskip("torch")
+    tu, ti = torch.tensor([5, 200, 255], dtype=torch.uint8), torch.tensor([5, -100, 127], dtype=torch.int8)
+    for name, (f, want) in cases.items():
+        assert f(torch, tu, ti).tolist() == want, name
+
+
 def test_integer_true_division_is_float32_division_of_the_values():
     """int / int as torch's: both sides made float32 first, so a number (or 0-d tensor) outside an int tensor's
     dtype is not wrapped into it (uint8 / np.int64(-4) divided by 252) nor refused (int8 / 300)."""

@@ -187,11 +187,31 @@ def _number(op: str, x: Any, like: Tensor) -> Tensor:
         dtype = like.dtype
     else:  # a float meeting an int/bool tensor, or an int meeting a bool one: torch's promotion
         dtype = _defaults.floating if is_float else np.int64
+    if np.dtype(dtype).kind in "iu" and not isinstance(x, (bool, np.bool_)):
+        return _const(backend.to_device(_wrapped_int(op, int(x), np.dtype(dtype)), like.device))
     try:  # (a float past the dtype's range is inf, quietly, as torch's)
         a = backend.quietly(np.asarray, x, dtype) if not -65504 <= x <= 65504 else np.asarray(x, dtype=dtype)
     except OverflowError:
         raise OverflowError(f"{op}: {x} does not fit in the tensor's dtype {like.dtype}") from None
     return _const(a if type(like.array) is np.ndarray else backend.to_device(a, like.device))
+
+
+_CHECKED_SCALAR_OPS = frozenset({"where", "pow"})  # (torch's Scalar arguments, converted with an overflow check)
+
+
+def _wrapped_int(op: str, x: int, dtype: np.dtype) -> np.ndarray:
+    """An int operand beside an integer tensor as torch makes it: a 64-bit integer (-2**63 .. 2**64 - 1, else
+    "int too big to convert") cast to the tensor's dtype, wrapping as C does (uint8 & -32 masks with 224,
+    int8 + 200 adds -56). where's and pow's scalar is checked first, as torch's: an unsigned dtype takes -max .. max
+    (-1 is 255 in uint8), a signed one its range; beyond, "value cannot be converted ... without overflow"."""
+    if not -2 ** 63 <= x < 2 ** 64:
+        raise OverflowError(f"{op}: {x} does not fit in 64 bits (int too big to convert, as torch's)")
+    if op in _CHECKED_SCALAR_OPS:
+        info = np.iinfo(dtype)
+        if not (-info.max if dtype.kind == "u" else info.min) <= x <= info.max:
+            raise _RuntimeValueError(f"{op}: value cannot be converted to type {dtype_name(dtype)} without overflow "
+                                     f"(got {x})")
+    return np.asarray(x % 2 ** 64, dtype=np.uint64).astype(dtype)
 
 
 # ============================================================================ elementwise binary
@@ -630,6 +650,8 @@ class PowScalar(Function):
         if x.dtype.kind not in "fc" and self.p < 0:
             raise _RuntimeValueError(f"pow: integers to negative integer powers are not allowed "
                                      f"({dtype_name(x.dtype)} ** {self.p})")
+        if x.dtype.kind in "iu":  # (torch's checked Scalar: uint8 ** 256 is its overflow error, not numpy's)
+            return x ** _wrapped_int("pow", self.p, x.dtype)
         return x ** x.dtype.type(self.p) if x.dtype.kind in "fc" else x ** self.p
 
     def backward(self, g):
