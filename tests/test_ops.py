@@ -2832,6 +2832,28 @@ def test_an_int_number_beside_an_integer_tensor_wraps_into_its_dtype(device):
         assert f(torch, tu, ti).tolist() == want, name
 
 
+def test_a_number_over_a_tensor_is_its_reciprocal_times_the_number(device):
+    """As torch's Tensor.__rtruediv__ (self.reciprocal() * other): rounded twice, so 255 / t in float32 can be a
+    last bit off the correctly rounded quotient (255 / 159 is 1.6037734747, not 1.6037735939), which an autocontrast
+    cast to uint8 shows (254, not 255); the gradient is -number / t ** 2."""
+    x = np.array([159.0, 3.0, 7.0, 0.3], np.float32)
+    t = tg.tensor(x, device=device)
+    np.testing.assert_array_equal((255 / t).numpy(), np.reciprocal(x) * np.float32(255))
+    assert (255 / t).numpy()[0] == np.float32(1.6037734747)
+    assert (t * (255 / t)).to(tg.uint8).tolist()[0] == 254
+    assert (255 / tg.tensor([2, 4], device=device)).dtype == tg.float32
+    v = tg.tensor([0.7, -2.5], dtype=tg.float64, device=device, requires_grad=True)
+    (3.0 / v).sum().backward()
+    np.testing.assert_allclose(v.grad.numpy(), -3.0 / np.array([0.7, -2.5]) ** 2, rtol=1e-15)
+    torch = pytest.importorskip("torch")
+    for dt, num in ((np.float32, 255), (np.float32, 2.5), (np.float64, -3), (np.int64, 255), (np.uint8, 7),
+                    (np.float16, 3)):
+        a = np.random.default_rng(0).uniform(1, 250, 500).astype(dt)
+        ours, theirs = (num / tg.tensor(a, device=device)).numpy(), (num / torch.tensor(a)).numpy()
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_integer_true_division_is_float32_division_of_the_values():
     """int / int as torch's: both sides made float32 first, so a number (or 0-d tensor) outside an int tensor's
     dtype is not wrapped into it (uint8 / np.int64(-4) divided by 252) nor refused (int8 / 300)."""

@@ -2850,6 +2850,10 @@ class Tensor:
         return _ops.div(self, other)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
+        """number / self as torch's: self.reciprocal() * number, rounded twice (255 / t in float32 is a last-bit
+        off the quotient's rounding, as torch's)."""
+        if isinstance(other, numbers.Number) and not isinstance(other, Tensor):
+            return _ops.mul(self.reciprocal(), other)
         return _ops.div(other, self)
 
     # torch's method names for the operators
@@ -3491,10 +3495,10 @@ class Tensor:
         return x * x
 
     def reciprocal(self) -> "Tensor":
-        return 1 / self._floating()
+        return _ops.div(1, self._floating())
 
     def rsqrt(self) -> "Tensor":
-        return 1 / self.sqrt()
+        return _ops.div(1, self.sqrt())
 
     def floor(self) -> "Tensor":
         return _ops.Rounding("floor")(self)
