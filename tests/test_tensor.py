@@ -388,6 +388,30 @@ def test_arange():
     assert tg.arange(3, dtype=np.float64).dtype == np.float64
 
 
+def test_an_int_written_into_an_integer_tensor_is_torchs_checked_scalar(device):
+    """fill_, setitem, index_fill_ and full take an int as torch's checked Scalar: an unsigned dtype takes -max .. max
+    (-1 fills uint8 with 255, as torch's), a signed one its range; beyond, torch's overflow RuntimeError (full's
+    ValueError, as before)."""
+    u = tg.tensor(np.array([5, 200, 255], np.uint8), device=device)
+    assert u.clone().fill_(-1).tolist() == [255, 255, 255]
+    v = u.clone()
+    v[0] = -1
+    v[v < 100] = -2  # (none)
+    v[1:] = -3
+    assert v.tolist() == [255, 253, 253]
+    assert u.index_fill(0, tg.tensor([0], device=device), -1).tolist() == [255, 200, 255]
+    assert tg.full((2,), -255, dtype=tg.uint8, device=device).tolist() == [1, 1]
+    assert u.new_full((2,), -3).tolist() == [253, 253] and tg.full_like(u, -2).tolist() == [254] * 3
+    assert tg.zeros(2, dtype=tg.int8, device=device).fill_(-128).tolist() == [-128, -128]
+    for f in (lambda: u.clone().fill_(256), lambda: u.clone().fill_(-256), lambda: u.clone().__setitem__(0, 300),
+              lambda: tg.zeros(2, dtype=tg.int8, device=device).fill_(200),
+              lambda: tg.zeros(2, dtype=tg.int64, device=device).fill_(2 ** 63)):
+        with pytest.raises(RuntimeError, match="value cannot be converted to type torch.u?int(8|64) without overflow"):
+            f()
+    with pytest.raises(ValueError, match="full: fill_value=-256 cannot be converted to torch.uint8"):
+        tg.full((2,), -256, dtype=tg.uint8)
+
+
 def test_full_refuses_a_value_its_dtype_cannot_hold_and_takes_a_0d_tensor():
     """torch.full refuses nan, inf or an out-of-range value for an integer dtype and a finite value beyond a float
     dtype's range (numpy's casts made -2**63 and inf); a 0-d tensor fill value gives the dtype its number would."""

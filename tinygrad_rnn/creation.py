@@ -151,6 +151,9 @@ def full(size: Any, fill_value: float, *, out: Optional[Tensor] = None, dtype: A
             raise RuntimeError(f"full: value cannot be converted to type {dtype_name(dtype)} without overflow")
         fill_value = fill_value.real
     shape = _shape((size,) if isinstance(size, (int, np.integer)) else tuple(size), "full")
+    if dtype.kind == "u" and isinstance(fill_value, numbers.Integral) and not isinstance(fill_value, bool) \
+            and -int(np.iinfo(dtype).max) <= fill_value < 0:  # (torch's checked Scalar: -1 fills uint8 with 255)
+        fill_value = int(fill_value) % (int(np.iinfo(dtype).max) + 1)
     if dtype.kind in "iuf" and isinstance(fill_value, numbers.Real):
         _fits(fill_value, dtype, "full", "fill_value")
     return Tensor(backend.module_for(device).full(shape, fill_value, dtype=dtype), requires_grad=requires_grad)

@@ -199,14 +199,15 @@ def _number(op: str, x: Any, like: Tensor) -> Tensor:
 _CHECKED_SCALAR_OPS = frozenset({"where", "pow"})  # (torch's Scalar arguments, converted with an overflow check)
 
 
-def _wrapped_int(op: str, x: int, dtype: np.dtype) -> np.ndarray:
+def _wrapped_int(op: str, x: int, dtype: np.dtype, checked: bool = False) -> np.ndarray:
     """An int operand beside an integer tensor as torch makes it: a 64-bit integer (-2**63 .. 2**64 - 1, else
     "int too big to convert") cast to the tensor's dtype, wrapping as C does (uint8 & -32 masks with 224,
-    int8 + 200 adds -56). where's and pow's scalar is checked first, as torch's: an unsigned dtype takes -max .. max
-    (-1 is 255 in uint8), a signed one its range; beyond, "value cannot be converted ... without overflow"."""
+    int8 + 200 adds -56). where's and pow's scalar (``checked``: also fill_'s, setitem's, index_fill_'s, full's) is
+    checked first, as torch's: an unsigned dtype takes -max .. max (-1 is 255 in uint8), a signed one its range;
+    beyond, "value cannot be converted ... without overflow"."""
     if not -2 ** 63 <= x < 2 ** 64:
         raise OverflowError(f"{op}: {x} does not fit in 64 bits (int too big to convert, as torch's)")
-    if op in _CHECKED_SCALAR_OPS:
+    if checked or op in _CHECKED_SCALAR_OPS:
         info = np.iinfo(dtype)
         if not (-info.max if dtype.kind == "u" else info.min) <= x <= info.max:
             raise _RuntimeValueError(f"{op}: value cannot be converted to type {dtype_name(dtype)} without overflow "

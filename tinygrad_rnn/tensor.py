@@ -2372,7 +2372,7 @@ class Tensor:
                 and value.array.base is _owner(self.array):  # (x itself a view: x[1:][0] += v, x.t()[0] += v)
             self._bump_version()  # (torch's setitem copies the values onto themselves: its version moves on)
             return  # x[i] += v: the in-place op on the view x[i] has written x already (x[i] = x[i] too)
-        self._write("setitem", index, value, first)
+        self._write("setitem", index, _checked_int("setitem", value, self.dtype), first)
 
     def zero_(self) -> "Tensor":
         self._write("zero_", (Ellipsis,), 0)
@@ -4130,6 +4130,15 @@ def _fill_value(op: str, value: Any, dtype: Any = None) -> Any:
     if isinstance(value, (list, tuple)) or (not isinstance(value, Tensor) and getattr(value, "ndim", 0)):
         raise TypeError(f"{op}: the value must be a number or a 0-d tensor, got a {type(value).__name__} "
                         f"of shape {np.shape(value)} (copy_ writes a tensor's values)")
+    return _checked_int(op, value, dtype)
+
+
+def _checked_int(op: str, value: Any, dtype: Any) -> Any:
+    """An int value written into an integer tensor as torch's checked Scalar: -1 fills a uint8 tensor with 255,
+    300 is torch's overflow RuntimeError (see ops._wrapped_int); other values as they are."""
+    if dtype is not None and isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)) \
+            and np.dtype(dtype).kind in "iu":
+        return _ops._wrapped_int(op, int(value), np.dtype(dtype), checked=True)[()]
     return value
 
 
