@@ -3398,8 +3398,9 @@ class Tensor:
     def abs(self) -> "Tensor":
         kind = self.array.dtype.kind
         if kind == "b":  # (numpy's message named its sign ufunc)
-            raise _NotImplementedTypeError("abs: not implemented for torch.bool (as torch's \"abs_cpu\" not "
-                                           "implemented for 'Bool'); use the tensor itself, or .int().abs()")
+            raise _NotImplementedTypeError(f"abs: not implemented for a {tuple(self.array.shape)} torch.bool tensor (as "
+                                           "torch's \"abs_cpu\" not implemented for 'Bool'); use the tensor itself, "
+                                           "or .int().abs()")
         return _ops.Abs()(self) if kind != "c" else _complexops.ComplexAbs()(self)
 
     def log1p(self) -> "Tensor":
