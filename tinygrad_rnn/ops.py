@@ -21,10 +21,11 @@ from . import backend, return_types
 from .backend import xp_of
 from .creation import as_tensor
 from .tensor import (ComplexNotSupportedError, Function, Tensor, _AttributeTypeError, _byte_offset, _complex_of,
-                     _defaults, _dt, _input, _IndexTypeError, _IndexValueError, _mode, _NotImplementedTypeError,
-                     _NotImplementedValueError, _OpName, _RuntimeIndexError, _RuntimeIndexValueError, _RuntimeTypeError,
-                     _RuntimeTypeValueError, _RuntimeValueError, _RuntimeZeroDivisionError, _is_sparse, check_devices,
-                     complex_check, complex_ok, describe, dtype_name, host_ints, int_value, warn_once)
+                     _defaults, _dt, _IndexTypeError, _IndexValueError, _input, _is_sparse, _mode, _NameByNode,
+                     _NotImplementedTypeError, _NotImplementedValueError, _OpName, _OpNameAs, _RuntimeIndexError,
+                     _RuntimeIndexValueError, _RuntimeTypeError, _RuntimeTypeValueError, _RuntimeValueError,
+                     _RuntimeZeroDivisionError, check_devices, complex_check, complex_ok, describe, dtype_name,
+                     host_ints, int_value, warn_once)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -585,6 +586,7 @@ def _check_division(op: str, a: Any, b: Any) -> None:
 class Pow(Function):
     """a ** b for two tensors; d/da = b a^(b-1), d/db = a^b log a (complex: their conjugates, as torch's)."""
 
+    name = _OpNameAs("pow", "PowBackward1")
     quiet = True
     saved_inputs = (0, 1)
     save_output = True
@@ -670,7 +672,7 @@ class RPowScalar(Function):
     10 ** 3.0 gave 1000.0001 in float32); d/dx = b^x log b (complex x: g conj(b^x) log b)."""
 
     quiet = True
-    name = "pow"
+    name = _OpNameAs("pow", "PowBackward2")
     save_output = True
 
     def __init__(self, base: float) -> None:
@@ -2628,6 +2630,33 @@ class Reshape(Function):
 
 
 @complex_ok
+class Unsqueeze(Reshape):
+    """unsqueeze's reshape: torch's node is unsqueeze's own."""
+
+    name = "unsqueeze"
+    saves_nothing = True
+
+
+@complex_ok
+class Squeeze(Reshape):
+    """squeeze's reshape, no dim given: torch's node is squeeze's own (its overload 0; SqueezeDim and SqueezeDims
+    are its overloads 1 and 2, of one dim and of several)."""
+
+    name = "squeeze"
+    saves_nothing = True
+
+
+class SqueezeDim(Squeeze):
+    name = "squeeze.dim"
+    saves_nothing = True
+
+
+class SqueezeDims(Squeeze):
+    name = "squeeze.dims"
+    saves_nothing = True
+
+
+@complex_ok
 class Permute(Function):
     saves_nothing = True
 
@@ -2647,6 +2676,22 @@ class Permute(Function):
     def backward(self, g):
         inv = tuple(np.argsort([d % g.ndim for d in self.dims]))
         return (g.permute(inv),)
+
+
+@complex_ok
+class Transpose(Permute):
+    """A permute that swaps two dims (transpose, swapaxes, mT): torch's node is transpose's own."""
+
+    name = "transpose"
+    saves_nothing = True
+
+
+@complex_ok
+class T(Permute):
+    """Tensor.t()'s permute: torch's node is t's own."""
+
+    name = "t"
+    saves_nothing = True
 
 
 @complex_ok
@@ -2722,8 +2767,33 @@ class GetItem(Function):
     """x[index]; the gradient scatters back, summing at repeated indices (``unique``: the caller knows no
     element is picked twice, so the gradient is written, not summed with add.at, which is slow)."""
 
+    name = _NameByNode("getitem")
+
     def __init__(self, index: tuple, unique: bool = False) -> None:
         self.index, self.unique = index, unique
+
+    def _torch_name(self) -> str:
+        """torch's node for this index: its last step, as torch indexes in turn: an int selects (Select), a slice
+        that is not the whole dim slices (Slice; x[:] alone too), None unsqueezes; index arrays index (Index);
+        nothing done at all is an Alias."""
+        index, shape = self.__dict__.get("index"), self.__dict__.get("in_shape")
+        if index is None or shape is None or not _is_basic(index):  # (freed: only index arrays are)
+            return "IndexBackward0"
+        if len(index) == 1 and type(index[0]) is slice:
+            return "SliceBackward0"
+        name, d = "AliasBackward0", 0
+        for i in index:
+            if i is None:
+                name = "UnsqueezeBackward0"
+            elif i is Ellipsis:
+                d += len(shape) - sum([j is not None and j is not Ellipsis for j in index])
+            elif type(i) is slice:
+                if i.indices(shape[d]) != (0, shape[d], 1):
+                    name = "SliceBackward0"
+                d += 1
+            else:
+                name, d = "SelectBackward0", d + 1
+        return name
 
     @property
     def saves_nothing(self) -> bool:
@@ -2989,7 +3059,13 @@ def multi_output(outs: Tuple[Tensor, ...], name: Optional[str]) -> Tuple[Tensor,
                 out._base = (base[0], base[1][0])
         elif type(base[1]) is tuple:
             out._base = (base[0], MultiOutputView((base[1], name, k)))
+            if out.grad_fn is not None:  # (torch's node: one for the op's outputs, SplitBackward0, UnbindBackward0)
+                out.grad_fn.name = _MULTI_OUTPUT_NAMES[name]
     return outs
+
+
+_MULTI_OUTPUT_NAMES = {name: _OpName(op) for name, op in (("Split", "split"), ("SplitWithSizes", "split_with_sizes"),
+                                                           ("Unbind", "unbind"))}
 
 
 @complex_ok
@@ -3159,9 +3235,18 @@ class MatMul(Function):
 
     saved_inputs = (0, 1)
     saved_for = ((1,), (0,))  # (dA reads B alone, dB A alone)
+    name = _NameByNode("matmul")
 
     def __init__(self, ta: bool = False, tb: bool = False) -> None:
         self.ta, self.tb = ta, tb
+
+    def _torch_name(self) -> Optional[str]:
+        """torch's node for matmul of these operands (by their dims, read from the saved inputs: None once they are
+        freed): mm, mv, dot; a batch folds into one mm or bmm and is viewed back (UnsafeView)."""
+        saved = self.__dict__.get("saved")
+        if not saved:
+            return None
+        return _MATMUL_NODES.get((min(saved[0].ndim, 3), min(saved[1].ndim, 3)))
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -3208,6 +3293,19 @@ class MatMul(Function):
         return ga, gb
 
 
+# torch's matmul node by the operands' dims (3: 3 or more): a vector @ a matrix is unsqueezed, multiplied and squeezed
+# back (Squeeze's overload 4); a matrix @ a batch multiplies the transposes and copies the result (Clone)
+_MATMUL_NODES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (2, 2): "MmBackward0", (1, 2): "SqueezeBackward4",
+                 (3, 1): "UnsafeViewBackward0", (3, 2): "UnsafeViewBackward0", (3, 3): "UnsafeViewBackward0",
+                 (1, 3): "UnsafeViewBackward0", (2, 3): "CloneBackward0"}
+
+
+class Bmm(MatMul):
+    """torch.bmm's product (a MatMul of two batches of matrices of one batch size): torch's node is bmm's own."""
+
+    name = "bmm"
+
+
 def matmul(a: Any, b: Any, op: str = "matmul", transpose_b: bool = False) -> Tensor:
     """a @ b for Tensors (or arrays) of one dtype: like torch, matmul does not promote (a float64 input
     to float32 weights is refused, not silently computed in float64). ``op`` names the caller in the error.
@@ -3221,7 +3319,7 @@ def matmul(a: Any, b: Any, op: str = "matmul", transpose_b: bool = False) -> Ten
         raise _RuntimeTypeError(f"{op}: {a.shape} {dtype_name(a.dtype)} @ {b.shape} {dtype_name(b.dtype)}: the "
                                 "operands must have the same dtype (as in torch); convert one, e.g. x.float() or "
                                 "x.double()")
-    return MatMul(False, transpose_b)(a, b)
+    return (MatMul if op != "bmm" else Bmm)(False, transpose_b)(a, b)
 
 
 @complex_ok
@@ -4285,21 +4383,22 @@ def dims_arg(dims: tuple, op: str) -> Tuple[int, ...]:
     return dims
 
 
-def reshape(x: Tensor, shape: tuple) -> Tensor:
+def reshape(x: Tensor, shape: tuple, node: type = Reshape) -> Tensor:
     """A view of x at ``shape``: a new tensor even at x's own shape (as torch's views), so a hook, retain_grad
     or flag set on it stays off x. A size below -1 is an error, as torch's (numpy's reshape reads any negative size
-    as -1)."""
+    as -1). ``node``: the Reshape class that records it (squeeze, unsqueeze)."""
     shape = dims_arg(shape, "reshape")
     for d in shape:
         if isinstance(d, (int, np.integer)) and d < -1:
             raise _RuntimeValueError(f"reshape: invalid size {d} in {shape} (sizes must be non-negative, or -1 for "
                                      "one to infer)")
-    out = Reshape(shape)(x)
+    out = node(shape)(x)
     return _alias(x, out, ReshapeView((out.array.shape,)))
 
 
-def permute(x: Tensor, dims: Tuple[int, ...]) -> Tensor:
-    return _alias(x, Permute(dims)(x), PermuteView((dims,)))
+def permute(x: Tensor, dims: Tuple[int, ...], node: type = Permute) -> Tensor:
+    """x's dims in the order dims (a view); ``node``: the Permute class that records it (transpose, t)."""
+    return _alias(x, node(dims)(x), PermuteView((dims,)))
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -4324,7 +4423,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = (_one_dim(d, x.ndim, "transpose") for d in (dim0, dim1))
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = d1, d0
-    return permute(x, tuple(dims))
+    return permute(x, tuple(dims), Transpose)
 
 
 def expand(x: Tensor, sizes: Tuple[int, ...]) -> Tensor:
@@ -4379,7 +4478,8 @@ def broadcast_to(x: Tensor, shape: Tuple[int, ...]) -> Tensor:
 
 def squeeze(x: Tensor, dim: Any = None) -> Tensor:
     axes = norm_dims(dim, x.ndim, "squeeze")
-    return x.reshape(tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1)))
+    node = Squeeze if dim is None else SqueezeDims if isinstance(dim, (tuple, list)) else SqueezeDim
+    return reshape(x, tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1)), node)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
@@ -4389,7 +4489,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     if not -x.ndim - 1 <= dim <= x.ndim:
         raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with {x.ndim} dims (shape {x.shape})")
     d = dim % (x.ndim + 1)
-    return x.reshape(x.shape[:d] + (1,) + x.shape[d:])
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:], Unsqueeze)
 
 
 def _along(d: int, index: Any) -> tuple:

@@ -742,8 +742,8 @@ def complex_check(dtype: Any) -> None:
 
 class _OpName(str):
     """A Function's ``name`` (the op's name, which messages use), also callable as torch's ``grad_fn.name()``: the op
-    name in CamelCase + 'Backward0' ('mul' -> 'MulBackward0', 'linalg.det' -> 'LinalgDetBackward0', as torch's;
-    'matmul' -> 'MatmulBackward0' where torch says 'MmBackward0'), or the name itself for a custom Function's node
+    name in CamelCase + 'Backward0' ('mul' -> 'MulBackward0', 'linalg.det' -> 'LinalgDetBackward0', as torch's),
+    torch's own name where it differs (_TORCH_NODE_NAMES), or the name itself for a custom Function's node
     ('MyFnBackward', as torch's)."""
 
     __slots__ = ()
@@ -752,14 +752,54 @@ class _OpName(str):
         if self.endswith("Backward"):
             return str(self)
         if self in _TORCH_NODE_NAMES:
-            return _TORCH_NODE_NAMES[self] + "Backward0"
+            return _TORCH_NODE_NAMES[self]
         return "".join([part[:1].upper() + part[1:] for part in self.replace(".", "_").split("_")]) + "Backward0"
 
 
-# ops whose node torch names otherwise than the CamelCase of the op's name (one torch node for every use of the op)
-_TORCH_NODE_NAMES = {"cast": "ToCopy", "broadcast_to": "Expand", "diagonalembed": "DiagEmbed",
-                     "convnd": "Convolution", "linalg.inv": "LinalgInvEx", "linalg.cholesky": "LinalgCholeskyEx",
-                     "linalg.solve": "LinalgSolveEx", "linalg.lu_factor": "LinalgLuFactorEx"}
+# ops whose node torch names otherwise than the CamelCase of the op's name + 'Backward0' (one torch node for every
+# use of the op; a number other than 0 is the overload torch's op has there: clamp with scalar bounds is its 1)
+_TORCH_NODE_NAMES = {"cast": "ToCopyBackward0", "broadcast_to": "ExpandBackward0", "diagonalembed": "DiagEmbedBackward0",
+                     "convnd": "ConvolutionBackward0", "linalg.inv": "LinalgInvExBackward0",
+                     "linalg.cholesky": "LinalgCholeskyExBackward0", "linalg.solve": "LinalgSolveExBackward0",
+                     "linalg.lu_factor": "LinalgLuFactorExBackward0", "reshape": "ViewBackward0",
+                     "squeeze.dim": "SqueezeBackward1", "squeeze.dims": "SqueezeBackward2"}
+
+
+class _OpNameAs(_OpName):
+    """An op's name (for messages) with torch's node name given (name() returns it): where one name has several
+    torch nodes (pow of two tensors is torch's PowBackward1, of a number and a tensor its PowBackward2)."""
+
+    def __new__(cls, name: str, node_name: str) -> "_OpNameAs":
+        self = str.__new__(cls, name)
+        self.node_name = node_name
+        return self
+
+    def __call__(self) -> str:
+        return self.node_name
+
+
+class _NodeName(_OpName):
+    """The ``name`` of a node whose torch name depends on what the node kept (a product of two matrices is torch's
+    mm, of a matrix and a vector its mv): a str as _OpName's, and name() asks the node (its class's _torch_name,
+    None where it cannot tell: the op's own name then). Made when ``name`` is read, not when the op runs."""
+
+    def __call__(self) -> str:
+        return self.node._torch_name() or _OpName.__call__(self)
+
+
+class _NameByNode:
+    """A Function class's ``name`` (see _NodeName): the op's name as a str on the class, and on a node a _NodeName
+    that knows the node. A node given a name of its own (``node.name = ...``) keeps it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = _OpName(name)
+
+    def __get__(self, node: Any, cls: Any = None) -> _OpName:
+        if node is None:
+            return self.name
+        named = _NodeName(self.name)
+        named.node = node
+        return named
 
 
 class Function:
@@ -3986,7 +4026,7 @@ class Tensor:
         if self.ndim > 2:
             raise _RuntimeValueError(f"t: expects a tensor with at most 2 dims, got shape {self.shape}; use "
                                      "transpose")
-        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)))
+        return _ops.permute(self, tuple(range(self.ndim - 1, -1, -1)), _ops.T)
 
     def unbind(self, dim: int = 0, *, axis: Optional[int] = None) -> Tuple["Tensor", ...]:
         """The slices along dim (or ``axis=``), each without that dim: a sequence (T, B, I) -> T tensors (B, I)."""
