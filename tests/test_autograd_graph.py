@@ -486,3 +486,14 @@ def test_name_of_ops_torch_names_otherwise(device):
     tm = torch.tensor(a, dtype=torch.float64, requires_grad=True)
     for case in cases:
         assert case(tg, m).grad_fn.name() == case(torch, tm).grad_fn.name()
+
+
+def test_name_of_a_node_named_per_call_stays_after_backward(device):
+    """A node named per call (log2's Logbase, special.i0e's Unary, linalg.inv's) kept its name only until a backward
+    without retain_graph released it: then name() and the output's repr gave its class's (LogbaseBackward0,
+    UnaryBackward0); torch's name stays."""
+    x = tg.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=tg.float64, requires_grad=True, device=device)
+    for y in (tg.log2(x), tg.special.i0e(x), tg.linalg.inv(x)):
+        before = y.grad_fn.name()
+        y.sum().backward()
+        assert y.grad_fn.name() == before and f"grad_fn=<{before}>" in repr(y)

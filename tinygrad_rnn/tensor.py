@@ -1075,13 +1075,15 @@ class Function:
     def release(self) -> None:
         """Drop everything saved for backward (called after a backward without retain_graph). The edges to the
         parents stay, as torch's graph keeps its structure: grad() still tells which released nodes lead to its
-        inputs, so one that does raises the second-time error instead of the input looking unused. A node that
+        inputs, so one that does raises the second-time error instead of the input looking unused. A name given to
+        the node itself (log2's, a composed function's) stays, so name() is torch's after a backward too. A node that
         ``saves_nothing`` holds no large memory and stays whole, as torch's."""
         if self.saves_nothing:
             return
         kept = self.__dict__
         hooks, parents = self._hooks, kept.get("parents")
         meta = kept["_metadata"] if "_metadata" in kept else None  # (no call: this runs for every node)
+        name = kept["name"] if "name" in kept else None  # (a name given per node: log2's, a composed op's)
         kept.clear()
         if hooks:
             hooks[:] = [h for h in hooks if h is not _UNPACK]  # (in place: hook handles hold the list)
@@ -1090,6 +1092,8 @@ class Function:
             self.parents = parents
         if meta is not None:
             self._metadata = meta
+        if name is not None:
+            self.name = name
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
