@@ -14,7 +14,8 @@ import numpy as np
 
 from .backend import xp_of
 from .ops import Cast, _const, unbroadcast
-from .tensor import Function, Tensor, _complex_of, _input, _is_sparse, complex_check, complex_ok, dtype_name
+from .tensor import (Function, Tensor, _complex_of, _input, _is_sparse, complex_check, complex_ok, dtype_name,
+                     node_named)
 
 __all__ = ["complex", "polar", "view_as_real", "view_as_complex", "view_as_real_copy", "view_as_complex_copy",
            "is_conj", "is_neg", "resolve_conj", "resolve_neg", "real", "imag", "conj", "conj_physical", "angle",
@@ -213,7 +214,7 @@ def angle(input: Tensor) -> Tensor:
     x = input._floating()
     xp = xp_of(x.array)
     out = xp.where(x.array < 0, np.pi, 0).astype(x.dtype)
-    return _const(xp.where(x.array != x.array, x.array, out)) + x * 0
+    return node_named(_const(xp.where(x.array != x.array, x.array, out)) + x * 0, "angle")
 
 
 @complex_ok

@@ -33,7 +33,7 @@ from .ops import (_CATEGORY, Chosen, DiagonalEmbed, Fmod, IndexAdd, Logit, SetIt
 from .ops import broadcast_shapes as _broadcast_named
 from .linalg import _square, slogdet
 from .tensor import (Tensor, _defaults, _is_sparse, _NotImplementedTypeError, _RuntimeIndexError, _RuntimeTypeError,
-                     _RuntimeValueError, _value_first, complex_ok, dtype_name)
+                     _RuntimeValueError, _value_first, complex_ok, dtype_name, node_named)
 from .tensor import dtype as _tg_dtype, tg_dtype
 
 
@@ -177,7 +177,7 @@ def _addc(op: str, input: Tensor, tensor1: Tensor, tensor2: Tensor, value: Any, 
     if not _scale_factor(value, dtype):
         raise TypeError(f"{op}: value must be a number (an integer for integer tensors), got {value!r}")
     input, tensor1, tensor2 = (t if t.dtype == dtype else t.astype(dtype) for t in (input, tensor1, tensor2))
-    return input + combine(tensor1 if value == 1 else tensor1 * value, tensor2)
+    return node_named(input + combine(tensor1 if value == 1 else tensor1 * value, tensor2), op)
 
 
 def ger(input: Tensor, vec2: Tensor) -> Tensor:
@@ -265,7 +265,7 @@ def cross(input: Tensor, other: Tensor, dim: Optional[int] = None, *, axis: Opti
     a, b = broadcast_tensors(input, other)
     a0, a1, a2 = (a.select(d, i) for i in range(3))
     b0, b1, b2 = (b.select(d, i) for i in range(3))
-    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+    return node_named(stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d), "linalg.cross")
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -274,7 +274,7 @@ def frac(input: Tensor) -> Tensor:
     if _is_sparse(input):  # (torch's sparse COO frac: sparse.py's method)
         return input.frac()
     x = _floating_input("frac", input)
-    return x - x.trunc()
+    return node_named(x - x.trunc(), "frac")
 
 
 def sgn(input: Tensor) -> Tensor:
@@ -308,7 +308,7 @@ def hypot(input: Tensor, other: Tensor) -> Tensor:
     sa, sb = a / _const(scale), b / _const(scale)
     h = (sa * sa + sb * sb).sqrt() * _const(scale)
     infinite = xp.isinf(a.array) | xp.isinf(b.array)
-    return where(infinite & xp.isnan(h.array), math.inf, h) if bool(infinite.any()) else h
+    return node_named(where(infinite & xp.isnan(h.array), math.inf, h) if bool(infinite.any()) else h, "hypot")
 
 
 def logit(input: Tensor, eps: Optional[float] = None) -> Tensor:
@@ -349,21 +349,23 @@ def sinc(input: Tensor) -> Tensor:
     series = u * _SINC_SERIES[-1] + _SINC_SERIES[-2]
     for c in reversed(_SINC_SERIES[:-2]):
         series = series * u + c
-    return where(small, series, SinPi()(big) / (big * math.pi))
+    return node_named(where(small, series, SinPi()(big) / (big * math.pi)), "sinc")
 
 
 def deg2rad(input: Tensor) -> Tensor:
     """torch.deg2rad: input * pi / 180 (integers made the default dtype)."""
     if _is_sparse(input):  # (torch's sparse COO deg2rad: sparse.py's method)
         return input.deg2rad()
-    return _input("deg2rad", input)._floating() * 0.017453292519943295769236907684886127134428718885417
+    out = _input("deg2rad", input)._floating() * 0.017453292519943295769236907684886127134428718885417
+    return node_named(out, "deg2rad", "Deg2RadBackward0")
 
 
 def rad2deg(input: Tensor) -> Tensor:
     """torch.rad2deg: input * 180 / pi (integers made the default dtype)."""
     if _is_sparse(input):  # (torch's sparse COO rad2deg: sparse.py's method)
         return input.rad2deg()
-    return _input("rad2deg", input)._floating() * 57.295779513082320876798154814105170332405472466564
+    out = _input("rad2deg", input)._floating() * 57.295779513082320876798154814105170332405472466564
+    return node_named(out, "rad2deg", "Rad2DegBackward0")
 
 
 def heaviside(input: Tensor, values: Tensor) -> Tensor:
@@ -405,7 +407,7 @@ def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any 
     bool_arg(keepdim, "nansum", "keepdim")
     if x.dtype.kind == "f":
         x = where(xp_of(x.array).isnan(x.array), 0.0, x)
-    return x.sum(dim, keepdim) if dtype is None else x.sum(dim, keepdim, dtype=dtype)
+    return node_named(x.sum(dim, keepdim) if dtype is None else x.sum(dim, keepdim, dtype=dtype), "nansum")
 
 
 def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None,
@@ -424,7 +426,7 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
 def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """torch.dist: the p-norm of input - other (broadcast), over all elements; one of them floating-point at least."""
     _floating_pair("dist", input, other)
-    return (input - other).norm(p)
+    return node_named((input - other).norm(p), "dist")
 
 
 # ----------------------------------------------------------------------------- indexing and movement
@@ -443,7 +445,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
         bad = int(idx.min()) if bool((idx < -n).any()) else int(idx.max())
         raise IndexError(f"take: index {bad} is out of range for a tensor of {n} elements (shape {input.shape})")
     flat = (idx % n if n else idx).reshape(-1)
-    return gather(input.reshape(-1), 0, flat).reshape(index.shape)
+    return node_named(gather(input.reshape(-1), 0, flat).reshape(index.shape), "take")
 
 
 def take_along_dim(input: Tensor, indices: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Tensor:
@@ -480,13 +482,9 @@ def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
     if d0 == d1:
         raise _RuntimeValueError(f"rot90: dims {tuple(dims)} must be two different dims (tensor shape {input.shape})")
     k = int_arg(k, "rot90", "k") % 4
-    if k == 1:
-        return input.flip(d1).transpose(d0, d1)
-    if k == 2:
-        return input.flip(d0, d1)
-    if k == 3:
-        return input.flip(d0).transpose(d0, d1)
-    return input.clone()
+    out = (input.clone() if k == 0 else input.flip(d1).transpose(d0, d1) if k == 1 else input.flip(d0, d1) if k == 2
+           else input.flip(d0).transpose(d0, d1))
+    return node_named(out, "rot90")
 
 
 def tensor_split(input: Tensor, indices_or_sections: Any = None, dim: int = 0, *, sections: Optional[int] = None,
@@ -549,7 +547,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
                                  f"{input.shape}) and step {step} (at least 1) expected")
     x = input.reshape(1) if input.ndim == 0 else input
     out = UnfoldNd(size, step, 1)(x.movedim(d, -1)).movedim(-1, d)  # (..., size, windows) -> windows at d
-    return out if input.ndim else out.reshape(size)
+    return node_named(out if input.ndim else out.reshape(size), "unfold")
 
 
 def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
@@ -570,7 +568,7 @@ def _running_extreme(op: str, input: Tensor, dim: int) -> Any:
             cur, at = np.where(better, x, cur), np.where(better, j, at)
             idx[..., j] = at
     idx = backend.to_device(np.ascontiguousarray(np.moveaxis(idx, -1, d)), input.device)
-    return return_types.by_name[op](gather(input, d, idx), _const(idx))
+    return return_types.by_name[op](node_named(gather(input, d, idx), op), _const(idx))
 
 
 def cummax(input: Tensor, dim: Optional[int] = None, *, axis: Optional[int] = None) -> Any:
@@ -608,7 +606,7 @@ def logcumsumexp(input: Tensor, dim: Optional[int] = None, *, axis: Optional[int
         turns = _logcumsumexp_branch(xt.array, out.array)
         if turns is not None:  # (a constant: the gradient is unchanged)
             out = out + _const(turns)
-    return out.movedim(-1, d).contiguous()  # (row-major, as torch's)
+    return node_named(out.movedim(-1, d).contiguous(), "logcumsumexp")  # (row-major, as torch's)
 
 
 def _logcumsumexp_branch(x: Any, principal: Any) -> Any:
@@ -649,6 +647,7 @@ def _gathered(op: str, input: Tensor, idx: Any, d: int, keepdim: bool) -> Any:
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
     # (idx.copy(): memory of its own, where squeeze gave a view)
+    values = node_named(values, op, op.title() + "Backward1" if op in ("median", "nanmedian") else None)
     return return_types.by_name[op](values, _const(backend.to_device(idx.copy(), input.device)))
 
 
@@ -686,7 +685,7 @@ def _median(op: str, input: Tensor, dim: Optional[int], keepdim: bool) -> Any:
                                       input.device)
             if a.dtype.kind != "f":
                 return _const(value)
-            return Chosen(value, xp_of(input.array).zeros(a.shape, a.dtype))(input)
+            return node_named(Chosen(value, xp_of(input.array).zeros(a.shape, a.dtype))(input), op)
         flat = np.sort(kept, kind="stable")
         has_nan = a.dtype.kind == "f" and bool(np.isnan(flat[-1]))
         value = np.asarray(flat[-1] if has_nan else flat[(kept.size - 1) // 2])
@@ -694,7 +693,7 @@ def _median(op: str, input: Tensor, dim: Optional[int], keepdim: bool) -> Any:
             return _const(backend.to_device(value, input.device))
         chosen = np.isnan(a) if has_nan else a == value
         weights = backend.to_device(chosen / chosen.sum(), input.device).astype(a.dtype)
-        return Chosen(backend.to_device(value, input.device), weights)(input)
+        return node_named(Chosen(backend.to_device(value, input.device), weights)(input), op)
     d = _one_dim(dim, input.ndim, op)
     if input.ndim == 0:
         return _order_statistic(op, input, 0, d, keepdim)
@@ -1021,7 +1020,7 @@ def block_diag(*tensors: Tensor) -> Tensor:
         pad = lambda w: _const(backend.to_device(np.zeros((r, w), dtype), b.device))  # noqa: E731
         rows.append(cat([pad(left), b, pad(width - left - c)], 1))
         left += c
-    return cat(rows, 0)
+    return node_named(cat(rows, 0), "block_diag")
 
 
 def cartesian_prod(*tensors: Tensor) -> Tensor:
@@ -1598,7 +1597,7 @@ def renorm(input: Tensor, p: float, dim: Optional[int] = None, maxnorm: Optional
     d = _one_dim(dim, input.ndim, op)
     norms = input.norm(p, tuple(i for i in range(input.ndim) if i != d), keepdim=True)
     over = norms.array > maxnorm
-    return input * where(over, maxnorm / (where(over, norms, 1.0) + 1e-7), 1.0)
+    return node_named(input * where(over, maxnorm / (where(over, norms, 1.0) + 1e-7), 1.0), "renorm")
 
 
 # ----------------------------------------------------------------------------- logdet, trapezoid

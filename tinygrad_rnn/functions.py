@@ -22,7 +22,7 @@ from .nn.utils.rnn import PackedSequence, _pack as _pack_rows
 from . import creation as _creation
 from . import ops
 from .ops import _input
-from .tensor import Tensor, _is_sparse, _NotImplementedTypeError, complex_ok, dtype_name
+from .tensor import Tensor, _is_sparse, _NotImplementedTypeError, complex_ok, dtype_name, node_named
 
 # (this module binds sum, max, min, any, all, abs, round and pow to torch's functions: no builtin of those names
 # may be used below)
@@ -235,7 +235,9 @@ def _spread_and_mean(spread: str, input: Tensor, dim: Any, unbiased: Optional[bo
     _input(f"{spread}_mean", input)
     if isinstance(dim, bool) and unbiased is None:  # (var_mean(x, False): unbiased, as var's own reading)
         dim, unbiased = None, dim
-    return getattr(input, spread)(dim, unbiased, keepdim, correction=correction), input.mean(dim, keepdim)
+    name = f"{spread}_mean"  # (torch's one node for both outputs, VarMeanBackward0 and StdMeanBackward0)
+    return (node_named(getattr(input, spread)(dim, unbiased, keepdim, correction=correction), name),
+            node_named(input.mean(dim, keepdim), name))
 
 
 def is_tensor(obj: Any) -> bool:
@@ -246,7 +248,7 @@ def is_tensor(obj: Any) -> bool:
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """torch.rsub: other - alpha * input (sub with its operands swapped)."""
     _input("rsub", input)
-    return sub(other, input, alpha=alpha)
+    return node_named(sub(other, input, alpha=alpha), "rsub")
 
 
 # torch's function forms of the recurrent cells and layers: the nn.rnn step and layer code, given the weights

@@ -25,7 +25,7 @@ from .tensor import (ComplexNotSupportedError, Function, Tensor, _AttributeTypeE
                      _NotImplementedTypeError, _NotImplementedValueError, _OpName, _OpNameAs, _RuntimeIndexError,
                      _RuntimeIndexValueError, _RuntimeTypeError, _RuntimeTypeValueError, _RuntimeValueError,
                      _RuntimeZeroDivisionError, check_devices, complex_check, complex_ok, describe, dtype_name,
-                     host_ints, int_value, warn_once)
+                     host_ints, int_value, node_named, warn_once)
 
 
 def real_only(op: str, *values: Any) -> None:
@@ -239,6 +239,14 @@ class Sub(Function):
 
     def backward(self, g):
         return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+
+
+@complex_ok
+class RSub(Sub):
+    """number - tensor (Tensor.__rsub__): torch's node is rsub's, its overload 1."""
+
+    name = _OpNameAs("sub", "RsubBackward1")
+    saves_nothing = True
 
 
 @complex_ok
@@ -2108,8 +2116,14 @@ _SUM_IN = {np.dtype(t): np.dtype(np.float32 if t is np.float16 else np.int64)
 class Sum(Function):
     saves_nothing = True
 
+    name = _NameByNode("sum")
+
     def __init__(self, dim: Any = None, keepdim: bool = False) -> None:
         self.dim, self.keepdim = dim, keepdim
+
+    def _torch_name(self) -> Optional[str]:
+        """torch's sum over dims is its overload 1 (SumBackward1), over everything 0."""
+        return None if self.dim is None else "SumBackward1"
 
     def forward(self, x):
         # (every axis for dim None, reduce_dims' answer, without its two calls: a loss's sum)
@@ -2214,7 +2228,7 @@ def prod(x: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None) -
     if dim is None:
         return Prod(None, False)(x)
     d = _one_dim(dim, x.ndim, "prod")
-    return Prod(d, keepdim)(x) if x.ndim else x.clone()
+    return node_named(Prod(d, keepdim)(x), "prod", "ProdBackward1") if x.ndim else x.clone()
 
 
 @complex_ok
@@ -2481,7 +2495,7 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
         if x.numel() == 0:
             raise _RuntimeValueError(f"{op}: the input (shape {x.shape}) is empty; reduce a non-empty dim with "
                                      f"{op}(dim) or a{op}(dim)")
-        return amax(x, None, False, "a" + op, nan_share=True)
+        return node_named(amax(x, None, False, "a" + op, nan_share=True), op, op.title() + "Backward1")
     dim = int_value(dim)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"{op}: dim must be an int, got {dim!r}; for the values over several dims "
@@ -2496,7 +2510,7 @@ def max_min(op: str, x: Tensor, *args: Any, **kwargs: Any) -> Any:
     values = gather(x, d, idx)
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
-    return result(values, _const(idx))
+    return result(node_named(values, op), _const(idx))
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False,
@@ -2535,7 +2549,7 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
     bool_arg(descending, "sort", "descending")
     bool_arg(stable, "sort", "stable")
     idx = _const(_sort_indices(input.array, d, descending))
-    return return_types.sort(input.clone() if input.ndim == 0 else gather(input, d, idx), idx)
+    return return_types.sort(node_named(input.clone() if input.ndim == 0 else gather(input, d, idx), "sort"), idx)
 
 
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,
@@ -2556,7 +2570,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:  # (torch gives the element back for k = 0 too)
         return return_types.topk(values, idx)
     part = _along(d, slice(0, k))  # (row-major, as torch's: topk(...).indices.view(-1))
-    return return_types.topk(values[part].contiguous(), idx[part].contiguous())
+    return return_types.topk(node_named(values[part].contiguous(), "topk"), idx[part].contiguous())
 
 
 def _shift_by_max(x: Any, dim: int, op: str) -> Tuple[Any, Optional[int]]:
@@ -3241,12 +3255,10 @@ class MatMul(Function):
         self.ta, self.tb = ta, tb
 
     def _torch_name(self) -> Optional[str]:
-        """torch's node for matmul of these operands (by their dims, read from the saved inputs: None once they are
-        freed): mm, mv, dot; a batch folds into one mm or bmm and is viewed back (UnsafeView)."""
+        """torch's node for matmul of these operands, by the saved inputs' dims: mm, mv, dot; a batch folds into one
+        mm or bmm and is viewed back (UnsafeView). backward keeps it as the node's name: a backward frees them."""
         saved = self.__dict__.get("saved")
-        if not saved:
-            return None
-        return _MATMUL_NODES.get((min(saved[0].ndim, 3), min(saved[1].ndim, 3)))
+        return _matmul_name(saved[0], saved[1]).node_name if saved else None
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -3266,6 +3278,8 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.saved
+        if type(self) is MatMul:  # (see _torch_name; no call)
+            self.name = _MATMUL_NAMES[min(a.ndim, 3), min(b.ndim, 3)]
         ta, tb = self.ta, self.tb
         if a.array.dtype.kind == "c":  # (g op(B)^H and op(A)^H g: the products below of the conjugates)
             a, b = a.conj(), b.conj()
@@ -3295,9 +3309,14 @@ class MatMul(Function):
 
 # torch's matmul node by the operands' dims (3: 3 or more): a vector @ a matrix is unsqueezed, multiplied and squeezed
 # back (Squeeze's overload 4); a matrix @ a batch multiplies the transposes and copies the result (Clone)
-_MATMUL_NODES = {(1, 1): "DotBackward0", (2, 1): "MvBackward0", (2, 2): "MmBackward0", (1, 2): "SqueezeBackward4",
-                 (3, 1): "UnsafeViewBackward0", (3, 2): "UnsafeViewBackward0", (3, 3): "UnsafeViewBackward0",
-                 (1, 3): "UnsafeViewBackward0", (2, 3): "CloneBackward0"}
+_MATMUL_NAMES = {dims: _OpNameAs("matmul", node) for dims, node in (
+    ((1, 1), "DotBackward0"), ((2, 1), "MvBackward0"), ((2, 2), "MmBackward0"), ((1, 2), "SqueezeBackward4"),
+    ((3, 1), "UnsafeViewBackward0"), ((3, 2), "UnsafeViewBackward0"), ((3, 3), "UnsafeViewBackward0"),
+    ((1, 3), "UnsafeViewBackward0"), ((2, 3), "CloneBackward0"))}
+
+
+def _matmul_name(a: Tensor, b: Tensor) -> _OpNameAs:
+    return _MATMUL_NAMES[min(a.ndim, 3), min(b.ndim, 3)]
 
 
 class Bmm(MatMul):
@@ -3787,7 +3806,7 @@ def trace(x: Tensor) -> Tensor:
     """torch.trace: the sum of a matrix's main diagonal (0-d; integers sum to int64)."""
     if x.ndim != 2:
         raise _RuntimeValueError(f"trace: the input must be a matrix (2-d), got shape {x.shape}")
-    return Diagonal(0, 0, 1)(x).sum()
+    return node_named(Diagonal(0, 0, 1)(x).sum(), "trace")
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -4170,8 +4189,8 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
         return half_in_float32(input, lerp, end, weight)
     diff = end - input
     if not isinstance(weight, Tensor):
-        return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
-    return where(abs(weight.array) < 0.5, input + weight * diff, end - diff * (1 - weight))
+        return node_named(input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight), "lerp")
+    return node_named(where(abs(weight.array) < 0.5, input + weight * diff, end - diff * (1 - weight)), "lerp")
 
 
 def nan_to_num(input: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float] = None,
@@ -4184,7 +4203,7 @@ def nan_to_num(input: Tensor, nan: Optional[float] = 0.0, posinf: Optional[float
     training loop does with a gradient)."""
     if not isinstance(input, Tensor) and _is_sparse(input):
         return input.nan_to_num(nan, posinf, neginf)
-    result = _nan_to_num(input, nan, posinf, neginf)
+    result = node_named(_nan_to_num(input, nan, posinf, neginf), "nan_to_num")
     if out is None:
         return result
     if isinstance(out, Tensor) and out.dtype != input.dtype:  # (torch's, stricter than other out= functions')
@@ -4284,7 +4303,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any, op: str = "masked_fill") -> Te
             raise RuntimeError(f"{op}: value cannot be converted to type {x.dtype} without overflow")
         value = value.real
     out = where(m, value, x)
-    return out if out.dtype == x.dtype else out.astype(x.dtype)
+    return node_named(out if out.dtype == x.dtype else out.astype(x.dtype), op)
 
 
 def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
@@ -4298,7 +4317,8 @@ def tril(x: Tensor, diagonal: int = 0, upper: bool = False) -> Tensor:
     xp = xp_of(x.array)
     n, m = x.shape[-2:]
     below = xp.tri(n, m, diagonal - (1 if upper else 0), dtype=bool)  # (True where column - row <= k)
-    return where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype))).contiguous()  # (as torch's)
+    out = where(~below if upper else below, x, Tensor._make(xp.zeros((), x.dtype))).contiguous()  # (as torch's)
+    return node_named(out, "triu" if upper else "tril")
 
 
 def half_in_float32(x: Tensor, f: Callable[..., Tensor], *more: Any) -> Tensor:
@@ -4319,7 +4339,8 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
         raise _RuntimeTypeError(f"mean: the input is {x.dtype}; as in torch, mean needs a floating-point input (which "
                                 "result dtype an integer mean should have is a guess): use x.float().mean()")
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "mean")], dtype=np.int64))
-    return x.sum(dim, keepdim) / n if n else x.sum(dim, keepdim) * float("nan")  # (divided, as torch's: rounded once)
+    out = x.sum(dim, keepdim) / n if n else x.sum(dim, keepdim) * float("nan")  # (divided, as torch's: rounded once)
+    return node_named(out, "mean", None if dim is None else "MeanBackward1")
 
 
 def centered(x: Tensor, dim: Any, mean: Optional[Tensor] = None) -> Tensor:
@@ -4342,17 +4363,17 @@ def var(x: Tensor, dim: Any = None, keepdim: bool = False, correction: int = 1) 
     if x.dtype == np.float16:
         return half_in_float32(x, lambda y: var(y, dim, keepdim, correction))
     if x.dtype == np.float32 or x.dtype == np.complex64:
-        return var(x.astype(np.float64 if x.dtype.kind == "f" else np.complex128), dim, keepdim,
-                   correction).astype(np.float32)
+        return node_named(var(x.astype(np.float64 if x.dtype.kind == "f" else np.complex128), dim, keepdim,
+                              correction).astype(np.float32), "var")
     n = int(np.prod([x.shape[d] for d in reduce_dims(dim, x.ndim, "var")], dtype=np.int64))
     c = centered(x, dim)
     squares = (c * c).sum(dim, keepdim) if c.dtype.kind != "c" else (c * c.conj()).real.sum(dim, keepdim)
     if n > correction:
-        return squares / (n - correction)
+        return node_named(squares / (n - correction), "var")
     warnings.warn(f"var: {n} values with correction={correction} leave no degrees of freedom (the result is "
                   "inf, or nan where they are all equal)", RuntimeWarning, stacklevel=3)
     with np.errstate(invalid="ignore"):  # (0 * inf: nan, said above)
-        return squares * float("inf")
+        return node_named(squares * float("inf"), "var")
 
 
 def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *,
@@ -4371,7 +4392,8 @@ def logsumexp(input: Tensor, dim: Any = None, keepdim: bool = False, *,
          else xp.zeros(_kept_shape(input.shape, axes), a.dtype))
     m = _const(xp.where(xp.isfinite(m), m, 0))
     out = (input - m).exp().sum(axes, keepdim=True).log() + m
-    return out if keepdim else out.reshape([s for i, s in enumerate(input.shape) if i not in axes])
+    return node_named(out if keepdim else out.reshape([s for i, s in enumerate(input.shape) if i not in axes]),
+                      "logsumexp")
 
 
 def dims_arg(dims: tuple, op: str) -> Tuple[int, ...]:
@@ -4610,7 +4632,7 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
         k = shift % n if n else 0
         if k:
             out = cat([out[_along(d, slice(n - k, None))], out[_along(d, slice(0, n - k))]], d)
-    return input.clone() if out is input else out
+    return node_named(input.clone() if out is input else out, "roll")
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None) -> Tensor:
@@ -4650,7 +4672,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0, *, axis: Optional[int] = None
     if not -nd <= dim < nd:
         raise IndexError(f"stack: dim {dim} is out of range for stacking tensors of shape {tensors[0].shape} "
                          f"(valid: -{nd}..{nd - 1})")
-    return Cat(dim)(*(t.unsqueeze(dim) for t in _common(tensors, "stack")))
+    return node_named(Cat(dim)(*(t.unsqueeze(dim) for t in _common(tensors, "stack"))), "stack")
 
 
 def _not_a_tensor(op: str, tensors: Any) -> None:
@@ -4732,7 +4754,7 @@ def gather(input: Tensor, dim: Optional[int] = None, index: Any = None, *, axis:
     xp = xp_of(input.array)
     grids = tuple(idx if i == d else xp.arange(n).reshape([-1 if j == i else 1 for j in range(idx.ndim)])
                   for i, n in enumerate(idx.shape))
-    return getitem(input, grids, "gather")
+    return node_named(getitem(input, grids, "gather"), "gather")
 
 
 def index_select(input: Tensor, dim: Optional[int] = None, index: Any = None, *,
@@ -4757,7 +4779,7 @@ def index_select(input: Tensor, dim: Optional[int] = None, index: Any = None, *,
     if idx.size and bool(idx.min() < 0):  # (torch refuses negative indices here, as gather does)
         raise IndexError(f"index_select: index values must lie in 0..{input.shape[d] - 1} (dim {d} of shape "
                          f"{input.shape}), got {int(idx.min())}")
-    return getitem(input, _along(d, idx), "index_select")
+    return node_named(getitem(input, _along(d, idx), "index_select"), "index_select")
 
 
 @complex_ok
@@ -4976,7 +4998,7 @@ def masked_select(x: Tensor, mask: Any) -> Tensor:
     shape = broadcast_shapes("masked_select", ("the input", x.shape), ("mask", m.shape))
     m = backend.to_device(m, x.device)
     m = xp_of(m).broadcast_to(m, shape)
-    return getitem(x.broadcast_to(shape).reshape(-1), m.reshape(-1), "masked_select")
+    return node_named(getitem(x.broadcast_to(shape).reshape(-1), m.reshape(-1), "masked_select"), "masked_select")
 
 
 def repeat_interleave(x: Tensor, repeats: Any = None, dim: Optional[int] = None, *,
@@ -5428,7 +5450,7 @@ def index_add(x: Tensor, dim: int, index: Any, source: Tensor, alpha: Any = 1) -
         raise _RuntimeValueError(f"{op}: source must have the input's shape {x.shape} but index's length {idx.size} "
                                  f"along dim {d}, got shape {source.shape}")
     added = IndexAdd(x.shape, index_along(x, d, idx, op))(source if alpha == 1 else source * alpha)
-    return x + added
+    return node_named(x + added, op)
 
 
 def index_along(x: Tensor, dim: int, index: Any, op: str, unique: bool = False, wrap: bool = False) -> tuple:
@@ -5528,7 +5550,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = _CDIST_MOD
                                  f"and {x2.shape}")
     broadcast_shapes("cdist", ("x1's batch dims", x1.shape[:-2]), ("x2's", x2.shape[:-2]))
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    return CdistInf()(diff) if p == math.inf else diff.norm(p, dim=-1)
+    return node_named(CdistInf()(diff) if p == math.inf else diff.norm(p, dim=-1), "cdist")
 
 
 def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) -> Tensor:
@@ -5549,7 +5571,7 @@ def _scaled_sum(op: str, input: Tensor, product: Tensor, beta: Any, alpha: Any) 
         input = where(np.zeros((), bool), input, 0)
     elif beta != 1:
         input = input * beta
-    return input + (product if alpha == 1 else product * alpha)
+    return node_named(input + (product if alpha == 1 else product * alpha), op)
 
 
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:

@@ -758,16 +758,18 @@ class _OpName(str):
 
 # ops whose node torch names otherwise than the CamelCase of the op's name + 'Backward0' (one torch node for every
 # use of the op; a number other than 0 is the overload torch's op has there: clamp with scalar bounds is its 1)
-_TORCH_NODE_NAMES = {"cast": "ToCopyBackward0", "broadcast_to": "ExpandBackward0", "diagonalembed": "DiagEmbedBackward0",
-                     "convnd": "ConvolutionBackward0", "linalg.inv": "LinalgInvExBackward0",
-                     "linalg.cholesky": "LinalgCholeskyExBackward0", "linalg.solve": "LinalgSolveExBackward0",
-                     "linalg.lu_factor": "LinalgLuFactorExBackward0", "reshape": "ViewBackward0",
-                     "squeeze.dim": "SqueezeBackward1", "squeeze.dims": "SqueezeBackward2"}
+_TORCH_NODE_NAMES = {"cast": "ToCopyBackward0", "broadcast_to": "ExpandBackward0",
+                     "diagonalembed": "DiagEmbedBackward0", "convnd": "ConvolutionBackward0",
+                     "linalg.inv": "LinalgInvExBackward0", "linalg.cholesky": "LinalgCholeskyExBackward0",
+                     "linalg.solve": "LinalgSolveExBackward0", "linalg.lu_factor": "LinalgLuFactorExBackward0",
+                     "reshape": "ViewBackward0", "squeeze.dim": "SqueezeBackward1", "squeeze.dims": "SqueezeBackward2",
+                     "clamp": "ClampBackward1", "log1p": "Log1PBackward0", "special.i0": "I0Backward0"}
 
 
 class _OpNameAs(_OpName):
     """An op's name (for messages) with torch's node name given (name() returns it): where one name has several
-    torch nodes (pow of two tensors is torch's PowBackward1, of a number and a tensor its PowBackward2)."""
+    torch nodes (pow of two tensors is torch's PowBackward1, of a number and a tensor its PowBackward2), and for the
+    node a composed function names after itself (node_named: F.mse_loss's last op is MseLossBackward0)."""
 
     def __new__(cls, name: str, node_name: str) -> "_OpNameAs":
         self = str.__new__(cls, name)
@@ -776,6 +778,19 @@ class _OpNameAs(_OpName):
 
     def __call__(self) -> str:
         return self.node_name
+
+
+_VECTOR_NORM = "linalg.vector_norm"  # (Tensor.norm's node for a number p: torch's LinalgVectorNormBackward0)
+
+
+def node_named(out: "Tensor", name: str, torch_name: Optional[str] = None) -> "Tensor":
+    """out, the result of a function composed of several ops, with its node (the function's last op, made by it)
+    named ``name``, the function's, as torch's one node for it (messages about the node name it too); torch_name:
+    the node's torch name where it is not name's (see _OpName). Returns out."""
+    node = out.grad_fn
+    if node is not None and type(node) is not _OutputNode:
+        node.name = _OpName(name) if torch_name is None else _OpNameAs(name, torch_name)
+    return out
 
 
 class _NodeName(_OpName):
@@ -2882,7 +2897,7 @@ class Tensor:
         return _ops.Sub()(*_ops.operands("sub", self, other))
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return _ops.Sub()(*_ops.operands("sub", other, self))
+        return _ops.RSub()(*_ops.operands("sub", other, self))
 
     def __mul__(self, other: Any) -> "Tensor":
         return _ops.mul(self, other)
@@ -3537,13 +3552,13 @@ class Tensor:
 
     def square(self) -> "Tensor":
         x = self.astype(np.int64) if self.dtype == np.bool_ else self  # (torch: a bool squares to int64)
-        return x * x
+        return node_named(x * x, "square", "PowBackward0")  # (torch's square is pow(x, 2))
 
     def reciprocal(self) -> "Tensor":
-        return _ops.div(1, self._floating())
+        return node_named(_ops.div(1, self._floating()), "reciprocal")
 
     def rsqrt(self) -> "Tensor":
-        return _ops.div(1, self.sqrt())
+        return node_named(_ops.div(1, self.sqrt()), "rsqrt")
 
     def floor(self) -> "Tensor":
         return _ops.Rounding("floor")(self)
@@ -3677,8 +3692,9 @@ class Tensor:
         if self.dtype == np.float16:  # (the float16 variance may overflow where the std does not)
             return _ops.half_in_float32(self, lambda y: y.std(dim, unbiased, keepdim, correction=correction))
         if self.dtype == np.float32:  # (in float64, as var: as torch's, the std of 1e-25s is not 0, of 1e20s not inf)
-            return self.astype(np.float64).std(dim, unbiased, keepdim, correction=correction).astype(np.float32)
-        return _ops.Root(2)(self.var(dim, unbiased, keepdim, correction=correction))
+            return node_named(self.astype(np.float64).std(dim, unbiased, keepdim, correction=correction)
+                              .astype(np.float32), "std")
+        return node_named(_ops.Root(2)(self.var(dim, unbiased, keepdim, correction=correction)), "std")
 
     def logsumexp(self, dim: Any = None, keepdim: bool = False, *,
                   axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
@@ -4044,7 +4060,8 @@ class Tensor:
     def flip(self, *args: Any, dims: Optional[Sequence[int]] = None) -> "Tensor":
         """A copy with the order of elements along dims reversed (a copy, as torch.flip: not a view)."""
         axes = _ops.norm_dims(_ops.dims_arg(size_args(args, dims, "flip", "dims"), "flip"), self.ndim, "flip")
-        return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
+        flipped = self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))].clone()
+        return node_named(flipped, "flip")
 
     def norm(self, p: Any = 2, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> "Tensor":
         """The p-norm over dim (all elements by default), (sum |x|^p)^(1/p): any real p, 'fro' (2), inf (max |x|),
@@ -4071,12 +4088,12 @@ class Tensor:
             return _ops.half_in_float32(self, lambda y: y.norm(p, dim, keepdim))
         x = self._floating()
         if p == math.inf or p == -math.inf:
-            return x.abs().amax(dim, keepdim) if p > 0 else x.abs().amin(dim, keepdim)
+            return node_named(x.abs().amax(dim, keepdim) if p > 0 else x.abs().amin(dim, keepdim), _VECTOR_NORM)
         if p == 0:
             axes = _ops.reduce_dims(dim, x.ndim, "norm")
             return Tensor._make((x.array != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype))
         if p == 2:
-            return _ops.Root(2)((x * x).sum(dim, keepdim))
+            return node_named(_ops.Root(2)((x * x).sum(dim, keepdim)), _VECTOR_NORM)
         a = x.abs()
         if p < 0:  # a zero element's |x|^p is inf, the sum inf and the norm 0, whose slope Root takes as 0
             empty = [d for d in _ops.reduce_dims(dim, x.ndim, "norm") if x.shape[d] == 0]
@@ -4084,11 +4101,13 @@ class Tensor:
                 raise ValueError(f"norm: cannot take the {p} norm over dim {empty[0]} of shape {x.shape}: it is "
                                  "empty, and a negative norm of nothing is undefined (as in torch)")
             nonzero = a.array != 0
-            return _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, math.inf).sum(dim, keepdim))
+            out = _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, math.inf).sum(dim, keepdim))
+            return node_named(out, _VECTOR_NORM)
         if p < 1:  # |x|^p's slope is infinite at 0, times sign(0) = 0 a nan: torch's gradient there is 0
             nonzero = a.array != 0
-            return _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, 0.0).sum(dim, keepdim))
-        return _ops.Root(p)((a ** p).sum(dim, keepdim))
+            out = _ops.Root(p)(_ops.where(nonzero, _ops.where(nonzero, a, 1.0) ** p, 0.0).sum(dim, keepdim))
+            return node_named(out, _VECTOR_NORM)
+        return node_named(_ops.Root(p)((a ** p).sum(dim, keepdim)), _VECTOR_NORM)
 
     def any(self, dim: Any = None, keepdim: bool = False, *,
             axis: Any = None, keepdims: Optional[bool] = None) -> "Tensor":
