@@ -312,16 +312,8 @@ case("lu_solve", lambda T, F, x: T.linalg.lu_solve(*T.linalg.lu_factor(x["s"]), 
 # ops whose node ours names otherwise than torch's (see the module docstring)
 DIFFERENT = {
     'fmod', 'remainder', 'rdiv', 'clamp_t', 'sgn', 'vdot', 'einsum', 'kron', 'diag_2d', 'setitem', 'fill_',
-    'F.relu6', 'F.elu', 'F.selu', 'F.celu', 'F.gelu', 'F.silu', 'F.mish', 'F.hardtanh', 'F.hardsigmoid',
-    'F.hardswish', 'F.leaky_relu', 'F.logsigmoid', 'F.softshrink', 'F.gelu_tanh', 'F.prelu', 'F.glu',
-    'F.rrelu_eval', 'F.linear_b', 'F.linear_3d', 'F.bilinear', 'F.conv_transpose2d', 'F.max_pool2d', 'F.avg_pool2d',
-    'F.avg_pool1d', 'F.adaptive_avg_pool2d', 'F.adaptive_max_pool2d', 'F.interpolate_nearest',
-    'F.interpolate_bilinear', 'F.pad', 'F.pad_reflect', 'F.pad_replicate', 'F.pixel_shuffle', 'F.unfold',
-    'F.embedding', 'F.layer_norm', 'F.layer_norm_w', 'F.group_norm', 'F.batch_norm_train', 'F.instance_norm',
-    'F.pairwise_distance', 'F.mse_loss', 'F.smooth_l1_loss', 'F.huber_loss', 'F.cross_entropy',
-    'F.cross_entropy_none', 'F.cross_entropy_prob', 'F.nll_loss', 'F.binary_cross_entropy', 'F.bce_with_logits',
-    'F.soft_margin_loss', 'F.multi_margin_loss', 'F.affine_grid', 'trapezoid', 'polar', 'atleast_2d', 'mvlgamma',
-    'sum_to_size', 'chain_matmul', 'lu_solve',
+    'F.bilinear', 'F.cross_entropy_prob', 'trapezoid', 'polar', 'atleast_2d', 'mvlgamma', 'sum_to_size',
+    'chain_matmul', 'lu_solve',
 }
 
 
@@ -344,6 +336,6 @@ def test_node_name_as_torchs(name, device):
         assert node is None
         return
     assert node.name() == expected.name()
-    assert re.fullmatch(rf"<{re.escape(expected.name())} object at 0x[0-9a-f]+>", repr(node))
+    assert re.sub("0x[0-9a-f]+", "", repr(node)) == re.sub("0x[0-9a-f]+", "", repr(expected))  # ('<MmBackward0 ...>')
     out.sum().backward()  # (a backward frees what the node saved, not its name, as torch's)
     assert node.name() == expected.name()

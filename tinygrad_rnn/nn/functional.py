@@ -23,7 +23,7 @@ from ..autograd import no_grad
 from ..backend import xp_of
 from ..creation import _number, zeros_like
 from ..tensor import (Tensor, _AssertionValueError, _is_sparse, _NotImplementedTypeError, _NotImplementedValueError,
-                      _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name)
+                      _RuntimeIndexError, _RuntimeTypeError, _RuntimeValueError, complex_ok, dtype_name, node_named)
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -58,7 +58,13 @@ def _activation(op: str, input: Tensor, inplace: bool, fn: Callable[[Tensor], Te
     """fn(input); with inplace, written into input, which becomes fn's result (torch's inplace=True; see
     Tensor._apply_in_place: the values and gradients of torch's in-place op, without its memory saving)."""
     _check_tensor(op, "input", input)
-    return input._apply_in_place(op, fn) if inplace else fn(input)
+    if inplace:
+        return input._apply_in_place(op, fn)
+    return fn(input) if fn is Tensor.relu else node_named(fn(input), op, _ACTIVATION_NODES.get(op))
+
+
+# activations whose node torch names otherwise than the CamelCase of their name (relu6 is hardtanh's, selu elu's)
+_ACTIVATION_NODES = {"relu6": "HardtanhBackward0", "selu": "EluBackward0", "rrelu": "RreluWithNoiseBackward0"}
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -176,7 +182,8 @@ def logsigmoid(input: Tensor) -> Tensor:
     """log(sigmoid(x)) = 0 - softplus(-x): finite for any finite x, where log of a sigmoid that rounded to 0
     would be -inf; +0.0 (not -0.0) where softplus(-x) is 0, as torch's."""
     _check_tensor("logsigmoid", "input", input)
-    return (0 - _softplus(-input._floating())).contiguous()  # (row-major whatever input's strides, as torch's)
+    out = (0 - _softplus(-input._floating())).contiguous()  # (row-major whatever input's strides, as torch's)
+    return node_named(out, "logsigmoid", "LogSigmoidBackward0")
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
@@ -277,7 +284,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         if approximate == "tanh":
             return x * ((x + x * x * x * 0.044715) * math.sqrt(8 / math.pi)).sigmoid()
         return x * 0.5 * (x * -math.sqrt(0.5)).erfc()
-    return ops.half_in_float32(input._floating(), fn)
+    return node_named(ops.half_in_float32(input._floating(), fn), "gelu")
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
@@ -372,7 +379,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     if n % 2:
         raise _RuntimeValueError(f"glu: halving dim {d} needs an even size, got {n} (input shape {x.shape})")
     a, b = ops.split(x._floating(), n // 2, d) if n else (x._floating(), x._floating())
-    return ops.half_in_float32(a, lambda u, v: u * v.sigmoid(), b)  # (float16: a sigmoid'(b) was inf * 0 = nan)
+    # (float16: a sigmoid'(b) was inf * 0 = nan)
+    return node_named(ops.half_in_float32(a, lambda u, v: u * v.sigmoid(), b), "glu")
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -399,7 +407,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     if not _real("softshrink", "lambd", lambd) >= 0:  # (nan too)
         raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
     x = input._floating()
-    return x - x.clamp(-lambd, lambd)
+    return node_named(x - x.clamp(-lambd, lambd), "softshrink")
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -436,7 +444,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.ndim - 2))
     positive = input.array > 0
     negative = ops.where(positive, 0.0, input)  # (so an inf input adds 0 * inf = nan to no weight's gradient)
-    return ops.where(positive, input, negative * w)
+    return node_named(ops.where(positive, input, negative * w), "prelu", "PreluKernelBackward0")
 
 
 @complex_ok
@@ -480,7 +488,8 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     x1, x2 = x1._floating(), x2._floating()
     dtype = ops.result_dtype([x1, x2])  # (float16 beside a float32 with dims: float32, as torch's a - b)
     # (float16: in float32, where a - b overflows past 65504)
-    return ops.half_in_float32(x1.astype(dtype), _distance, x2.astype(dtype), p, eps, keepdim)
+    out = ops.half_in_float32(x1.astype(dtype), _distance, x2.astype(dtype), p, eps, keepdim)
+    return node_named(out, "pairwise_distance", "NormBackward1")  # (torch's: norm(x1 - x2 + eps, p, -1))
 
 
 @complex_ok
@@ -755,7 +764,10 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
         raise _RuntimeValueError(f"pad: expected an even number of padding amounts, at most 2 per dim "
                                  f"({2 * input.ndim} for shape {input.shape}), got {len(amounts)}")
     if mode != "constant":
-        return _pad_by_gathering(input, amounts, mode, value)
+        out = _pad_by_gathering(input, amounts, mode, value)
+        if out is input or mode not in _PAD_NODES:
+            return out
+        return node_named(out, "pad", f"{_PAD_NODES[mode]}{len(amounts) // 2}DBackward0")
     crop, place, shape = [slice(None)] * input.ndim, [slice(None)] * input.ndim, list(input.shape)
     for k in range(len(amounts) // 2):
         d, (lo, hi) = input.ndim - 1 - k, amounts[2 * k:2 * k + 2]
@@ -768,11 +780,11 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
         shape[d] = n
     inside = input[tuple(crop)]
     out = ops.IndexAdd(tuple(shape), tuple(place))(inside)
-    if not value:
-        return out
-    outside = xp_of(out.array).ones(tuple(shape), bool)
-    outside[tuple(place)] = False
-    return ops.masked_fill(out, outside, value)
+    if value:
+        outside = xp_of(out.array).ones(tuple(shape), bool)
+        outside[tuple(place)] = False
+        out = ops.masked_fill(out, outside, value)
+    return node_named(out, "pad", "ConstantPadNdBackward0")
 
 
 # where output position j of a padded dim of size n reads from (j < 0 and j >= n: the padding)
@@ -820,7 +832,10 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
                                  f"weight {weight.shape} expects {weight.shape[1]}")
     _same_dtype("linear", x, weight=weight, bias=bias)
     y = ops.matmul(x, weight, "linear", transpose_b=True)  # x @ weight.T as one node
-    return y if bias is None else y + bias
+    if bias is None:
+        return y
+    # (torch's node: addmm for a matrix input; other inputs are viewed as one and the result viewed back)
+    return node_named(y + bias, "linear", "AddmmBackward0" if x.ndim == 2 else "ViewBackward0")
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
@@ -853,8 +868,9 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = 
     """(x - mean) / sqrt(var + eps) * weight + bias over the trailing dims ``normalized_shape`` (biased
     variance, as torch's); each sample is normalized on its own."""
     dims = _trailing_dims("layer_norm", input, normalized_shape, weight=weight, bias=bias)
-    return ops.half_in_float32(input.contiguous(), _layer_norm, weight, bias, dims, eps)  # (float16: its squares
+    out = ops.half_in_float32(input.contiguous(), _layer_norm, weight, bias, dims, eps)  # (float16: its squares
     # overflow past 256; row-major whatever input's strides, as torch's)
+    return node_named(out, "layer_norm", "NativeLayerNormBackward0")
 
 
 def rms_norm(input: Tensor, normalized_shape: Any, weight: Optional[Tensor] = None,
@@ -1178,7 +1194,7 @@ def _conv_transpose(op: str, nd: int, input: Tensor, weight: Tensor, bias: Optio
         y = y[(slice(None), slice(None)) + tuple(slice(p, p + m) for p, m in zip(padding, n_out))]
     if bias is not None:
         y = y + bias.reshape((o,) + (1,) * nd)
-    return y.squeeze(0) if unbatched else y
+    return node_named(y.squeeze(0) if unbatched else y, op, "ConvolutionBackward0")  # (torch's: one node)
 
 
 def _pool_args(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: Any, dilation: Any,
@@ -1284,11 +1300,11 @@ def _max_pool(op: str, nd: int, input: Tensor, kernel_size: Any, stride: Any, pa
     picks = xp.ravel_multi_index(tuple(taps), k) if nd > 1 else taps[0]
     values = ops.gather(windows, 2, xp.expand_dims(picks, 2)).squeeze(2)  # (one element's gradient a window)
     if not return_indices:
-        return _unbatch(unbatched, values)
+        return _pooled(op, _unbatch(unbatched, values))
     index = 0
     for t, st_, dd, n in zip(taps, starts, d, x.shape[2:]):
         index = index * n + st_ + t * dd
-    return _unbatch(unbatched, values, Tensor._make(index.astype(np.int64)))
+    return _pooled(op, _unbatch(unbatched, values, Tensor._make(index.astype(np.int64))))
 
 
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -1336,8 +1352,8 @@ def _avg_pool(op: str, input: Tensor, kernel_size: Any, stride: Any, padding: An
         count = xp.full(count.shape, divisor, np.int64)
     windows = _pool_windows(x, k, s, p, (1,) * nd, n_out, 0.0)  # (float16: summed in float32, where sums pass 65504)
     axes = tuple(range(2, 2 + nd))
-    return _unbatch(unbatched, ops.half_in_float32(
-        windows, lambda w: w.sum(axes) / Tensor._make(count.astype(w.dtype))))
+    return _pooled(op, _unbatch(unbatched, ops.half_in_float32(
+        windows, lambda w: w.sum(axes) / Tensor._make(count.astype(w.dtype)))))
 
 
 def lp_pool1d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False) -> Tensor:
@@ -1390,7 +1406,9 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
                                  "its components must be at least one")
     amounts = _pad_amounts([(pp, pp) for pp in p])
     cols = ops.UnfoldNd(k, s, d)(pad(x, amounts) if any(amounts) else x)
-    return _unbatch(unbatched, cols.reshape(x.shape[0], x.shape[1] * math.prod(k), math.prod(blocks)))
+    cols = node_named(cols.reshape(x.shape[0], x.shape[1] * math.prod(k), math.prod(blocks)), "unfold",
+                      "Im2ColBackward0")
+    return _unbatch(unbatched, cols)
 
 
 def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
@@ -1421,7 +1439,7 @@ def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, p
     y = ops.FoldNd(size, s, d)(x.reshape((x.shape[0], c) + k + blocks))
     if any(p):
         y = y[(slice(None), slice(None)) + tuple(slice(pp, pp + n) for pp, n in zip(p, out))]
-    return _unbatch(unbatched, y)
+    return _unbatch(unbatched, node_named(y, "fold", "Col2ImBackward0"))
 
 
 def _fold_args(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: Any) -> Tuple[Tuple[int, ...], ...]:
@@ -1432,12 +1450,12 @@ def _fold_args(op: str, kernel_size: Any, dilation: Any, padding: Any, stride: A
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """torch's F.pixel_shuffle: (*, C r^2, H, W) -> (*, C, H r, W r), y[..., c, h r + i, w r + j] =
     x[..., c r^2 + i r + j, h, w] (a reshape and a permute)."""
-    return _pixel_shuffle("pixel_shuffle", input, upscale_factor, True)
+    return node_named(_pixel_shuffle("pixel_shuffle", input, upscale_factor, True), "pixel_shuffle")
 
 
 def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """torch's F.pixel_unshuffle, pixel_shuffle's inverse: (*, C, H r, W r) -> (*, C r^2, H, W)."""
-    return _pixel_shuffle("pixel_unshuffle", input, downscale_factor, False)
+    return node_named(_pixel_shuffle("pixel_unshuffle", input, downscale_factor, False), "pixel_unshuffle")
 
 
 def _pixel_shuffle(op: str, x: Tensor, factor: int, up: bool) -> Tensor:
@@ -1548,7 +1566,35 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
 def _adaptive_avg_pool(op: str, input: Tensor, output_size: Any, nd: int) -> Tensor:
     _, unbatched, windows, _, widths = _adaptive_windows(op, input, output_size, 0.0, nd)
     counts = math.prod(widths)
-    return _unbatch(unbatched, ops.half_in_float32(windows, lambda w: w.sum(-1) / Tensor._make(counts.astype(w.dtype))))
+    out = _unbatch(unbatched, ops.half_in_float32(windows, lambda w: w.sum(-1) / Tensor._make(counts.astype(w.dtype))))
+    if nd > 1 and math.prod(out.shape[-nd:]) == 1:  # (torch's: the mean over the window dims)
+        return node_named(out, op, "MeanBackward1")
+    return _pooled(op, out)
+
+
+# torch's node of pad's modes (of 1, 2 or 3 padded dims: ReflectionPad2DBackward0); circular pads by slices
+_PAD_NODES = {"reflect": "ReflectionPad", "replicate": "ReplicationPad"}
+
+# torch's node of interpolate's modes that blend (antialias: not named)
+_UPSAMPLE_NODES = {"linear": "UpsampleLinear1DBackward0", "bilinear": "UpsampleBilinear2DBackward0",
+                   "bicubic": "UpsampleBicubic2DBackward0", "trilinear": "UpsampleTrilinear3DBackward0"}
+
+# torch's node of group_norm and instance_norm
+_NORM_NODES = {"group_norm": "NativeGroupNormBackward0", "instance_norm": "ViewBackward0"}
+
+# torch's node of each pooling function (1-d ones pool in 2-d between an unsqueeze and a squeeze)
+_POOL_NODES = {"avg_pool1d": "SqueezeBackward1", "avg_pool2d": "AvgPool2DBackward0", "avg_pool3d": "AvgPool3DBackward0",
+               "max_pool1d": "SqueezeBackward1", "max_pool2d": "MaxPool2DWithIndicesBackward0",
+               "max_pool3d": "MaxPool3DWithIndicesBackward0", "adaptive_avg_pool1d": "SqueezeBackward1",
+               "adaptive_avg_pool2d": "AdaptiveAvgPool2DBackward0", "adaptive_avg_pool3d": "AdaptiveAvgPool3DBackward0",
+               "adaptive_max_pool1d": "SqueezeBackward1", "adaptive_max_pool2d": "AdaptiveMaxPool2DBackward0",
+               "adaptive_max_pool3d": "AdaptiveMaxPool3DBackward0"}
+
+
+def _pooled(op: str, out: Any) -> Any:
+    """out, a pooling function's values (or (values, indices)), the values' node named as torch's (_POOL_NODES)."""
+    node_named(out[0] if isinstance(out, tuple) else out, op, _POOL_NODES.get(op))
+    return out
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
@@ -1576,13 +1622,13 @@ def _adaptive_max_pool(op: str, input: Tensor, output_size: Any, return_indices:
     picks = _first_max(windows.array, windows.ndim - 1)
     values = ops.gather(windows, -1, xp.expand_dims(picks, -1)).squeeze(-1)
     if not return_indices:
-        return _unbatch(unbatched, values)
+        return _pooled(op, _unbatch(unbatched, values))
     span = tuple(int(w.max()) if w.size else 1 for w in widths)
     taps = xp.unravel_index(picks, span) if nd > 1 else (picks,)
     index = 0
     for t, st_, n in zip(taps, starts, x.shape[2:]):
         index = index * n + st_ + t
-    return _unbatch(unbatched, values, Tensor._make(index.astype(np.int64)))
+    return _pooled(op, _unbatch(unbatched, values, Tensor._make(index.astype(np.int64))))
 
 
 _INTERPOLATE_MODES = ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact", "lanczos")
@@ -1658,7 +1704,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
                 src = np.floor(j.astype(np.float32) * r)
             index = np.minimum(src.astype(np.int64), length - 1)
             out = ops.index_select(out, 2 + i, backend.to_device(index, input.device))
-        return out
+        return node_named(out, op, f"Upsample{'NearestExact' if mode == 'nearest-exact' else 'Nearest'}{nd}DBackward0")
     ft = np.float32 if input.dtype == np.float16 else input.dtype.type  # (torch's opmath type)
     taps = []  # (per spatial dim: (input positions, their weights) for each tap, or None to keep the dim)
     for length, n_out, scale in zip(input.shape[2:], sizes, scales):
@@ -1682,7 +1728,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         return x
     if all(t is None for t in taps):  # (antialias at an unchanged size: a copy, as torch's)
         return input.clone()
-    return ops.half_in_float32(input, blend)  # (float16: blended in float32 and rounded once, as torch's)
+    out = ops.half_in_float32(input, blend)  # (float16: blended in float32 and rounded once, as torch's)
+    return out if antialias else node_named(out, op, _UPSAMPLE_NODES.get(mode))
 
 
 def _interpolate_sizes(op: str, input: Tensor, size: Any, scale_factor: Any, mode: str,
@@ -1859,7 +1906,8 @@ def affine_grid(theta: Tensor, size: Any, align_corners: Optional[bool] = None) 
     mesh = np.meshgrid(*[steps(n) for n in size[2:]], indexing="ij")  # ((D,) H, W order)
     base = np.stack(list(mesh[::-1]) + [np.ones(size[2:])], -1).reshape(1, -1, nd + 1)  # (x, y, (z,) 1) at each point
     base = Tensor._make(backend.to_device(base.astype(theta.dtype), theta.device))
-    return (base @ theta.transpose(1, 2)).reshape((size[0],) + size[2:] + (nd,))
+    grid = (base @ theta.transpose(1, 2)).reshape((size[0],) + size[2:] + (nd,))
+    return node_named(grid, "affine_grid", "AffineGridGeneratorBackward0")
 
 
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
@@ -2248,7 +2296,7 @@ def batch_norm(input: Tensor, running_mean: Optional[Tensor], running_var: Optio
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
-    return y.astype(np.float16) if half else y
+    return node_named(y.astype(np.float16) if half else y, "batch_norm", "NativeBatchNormBackward0")
 
 
 def _normalize_stats(x: Tensor, dims: tuple, eps: float) -> Tuple[Tensor, Tensor, Tensor]:
@@ -2292,7 +2340,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Optional[Tensor] = None, 
     x = input.float() if half else input
     y = _normalize_stats(x.reshape(n, g, -1), (2,), eps)[0].reshape(input.shape) if input.numel() else x
     y = _channel_affine(op, y, *(t if t is None or not half else t.float() for t in (weight, bias)))
-    return y.astype(np.float16) if half else y
+    # (torch's nodes: group_norm's own; instance_norm is batch_norm of the input viewed as one batch, viewed back)
+    return node_named(y.astype(np.float16) if half else y, op, _NORM_NODES[op])
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> Tensor:
@@ -2354,7 +2403,8 @@ def instance_norm(input: Tensor, running_mean: Optional[Tensor] = None, running_
             if running_var is not None:
                 running_var.copy_(running_var * (1 - momentum) + var.reshape(n, c).mean(0) * (momentum * m / (m - 1)))
     y = _channel_affine(op, y, *(t if t is None or not half else t.float() for t in (weight, bias)))
-    return y.astype(np.float16) if half else y
+    # (torch's nodes: group_norm's own; instance_norm is batch_norm of the input viewed as one batch, viewed back)
+    return node_named(y.astype(np.float16) if half else y, op, _NORM_NODES[op])
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -2553,9 +2603,9 @@ def embedding(input: Any, weight: Tensor, padding_idx: Optional[int] = None, max
         count = xp.bincount(a.reshape(-1), minlength=n)[a]
         rows = ops.ScaleGrad(backend.to_device((1 / count).astype(weight.dtype)[..., None], weight.device))(rows)
     if padding_idx is None:
-        return rows
+        return node_named(rows, "embedding")
     keep = (a != padding_idx % n)[..., None]
-    return ops.where(keep, rows, rows.detach())
+    return node_named(ops.where(keep, rows, rows.detach()), "embedding")
 
 
 _BAG_MODES = ("sum", "mean", "max")
@@ -2787,7 +2837,7 @@ def nll_loss(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore
     _check_ignore_index("nll_loss", ignore_index)
     logp, t, w, keep, shape = _class_targets(input, target, weight, ignore_index, "nll_loss")
     loss, denom = _nll(logp, t, w, keep)
-    return _reduce(loss.reshape(shape), reduction, "nll_loss", denom)
+    return node_named(_reduce(loss.reshape(shape), reduction, "nll_loss", denom), "nll_loss")
 
 
 def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, ignore_index: int = -100,
@@ -2834,7 +2884,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Optional[Tensor] = None, i
         wl = logp if w is None else logp * Tensor._make(w.reshape((-1,) + (1,) * (logp.ndim - 2)))
         smooth = ops.where(keep, -wl.sum(1), 0.0) * (1.0 / C)
         loss = loss * (1 - label_smoothing) + smooth * label_smoothing
-    return _reduce(loss.reshape(shape), reduction, "cross_entropy", denom)
+    return node_named(_reduce(loss.reshape(shape), reduction, "cross_entropy", denom), "cross_entropy",
+                      "NllLossBackward0")  # (torch's: nll_loss of log_softmax)
 
 
 def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Any, *, linear_bias: Optional[Tensor] = None,
@@ -2941,7 +2992,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean",
         raise _NotImplementedTypeError(f"mse_loss: input must be floating point, got {input.dtype} (convert it, e.g. "
                                        "x.float())")
     d = input - target
-    return _reduce(d * d, reduction, "mse_loss")
+    return node_named(_reduce(d * d, reduction, "mse_loss"), "mse_loss")
 
 
 @complex_ok
@@ -2963,8 +3014,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     _check_same_shape(input, target, "smooth_l1_loss")
     if not beta >= 0:
         raise _RuntimeValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    return _reduce(_piecewise_quadratic(input - target, beta, 0.5 / beta if beta else 0.0, 1.0), reduction,
+    loss = _reduce(_piecewise_quadratic(input - target, beta, 0.5 / beta if beta else 0.0, 1.0), reduction,
                    "smooth_l1_loss")
+    return node_named(loss, "smooth_l1_loss", "SmoothL1LossBackward0")
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -2972,7 +3024,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _check_same_shape(input, target, "huber_loss")
     if not delta > 0:
         raise _RuntimeValueError(f"huber_loss: delta must be > 0, got {delta}")
-    return _reduce(_piecewise_quadratic(input - target, delta, 0.5, delta), reduction, "huber_loss")
+    return node_named(_reduce(_piecewise_quadratic(input - target, delta, 0.5, delta), reduction, "huber_loss"),
+                      "huber_loss")
 
 
 def _piecewise_quadratic(d: Tensor, edge: float, a: float, b: float) -> Tensor:
@@ -3008,7 +3061,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
         raise _RuntimeValueError("binary_cross_entropy: input must hold probabilities in [0, 1] (apply sigmoid "
                                  "first, or use binary_cross_entropy_with_logits on the logits)")
     loss = _BinaryCrossEntropy()(input, target)
-    return _reduce(loss if w is None else loss * w, reduction, "binary_cross_entropy")
+    return node_named(_reduce(loss if w is None else loss * w, reduction, "binary_cross_entropy"),
+                      "binary_cross_entropy")
 
 
 class _BinaryCrossEntropy(ops.Function):
@@ -3106,14 +3160,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Opti
         loss = loss * weight
     out = _reduce(loss, reduction, op)
     if given.dtype == target.dtype:
-        return out
+        return node_named(out, op)
     with no_grad():  # (torch's steps, each into the target's dtype)
         rounded = ((1 - given) * input).astype(given.dtype)
         rounded = (rounded + coef * _softplus(-input)).astype(given.dtype)
         if weight is not None:
             rounded = (rounded * weight).astype(given.dtype)
         rounded = _reduce(rounded, reduction, op)
-    return _ValueRoundedAs(rounded.array)(out)
+    return node_named(_ValueRoundedAs(rounded.array)(out), op)
 
 
 class _ValueRoundedAs(ops.Function):
@@ -3260,7 +3314,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean",
         reduction = _legacy_get_string(size_average, reduce)
     op = "soft_margin_loss"
     _check_same_shapes(op, ("input", input), ("target", target))
-    return _reduce(_softplus(-target * input._floating()), reduction, op)
+    return node_named(_reduce(_softplus(-target * input._floating()), reduction, op), op)
 
 
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
@@ -3377,7 +3431,7 @@ def multi_margin_loss(input: Tensor, target: Any, p: int = 1, margin: float = 1.
             raise ValueError(f"{op}: weight must have shape ({c},) (one per class), got {weight.shape}")
         h = h * weight.to(input.device, x.dtype).gather(0, Tensor._make(t)).unsqueeze(1)
     loss = h.sum(1) / c
-    return _reduce(loss.reshape(out_shape), reduction, op)
+    return node_named(_reduce(loss.reshape(out_shape), reduction, op), op)
 
 
 def multilabel_margin_loss(input: Tensor, target: Any, reduction: str = "mean",
