@@ -211,6 +211,8 @@ case("mul_", lambda T, F, x: x["a"].clone().mul_(2))
 case("add_", lambda T, F, x: x["a"].clone().add_(x["b"]))
 case("zero_", lambda T, F, x: x["a"].clone().zero_())
 case("fill_", lambda T, F, x: x["a"].clone().fill_(1.0))
+case("copy_", lambda T, F, x: T.zeros_like(x["a"]).copy_(x["a"]))
+case("copy_grad", lambda T, F, x: x["a"].clone().copy_(x["b"]))
 case("relu_", lambda T, F, x: x["a"].clone().relu_())
 case("sigmoid_", lambda T, F, x: x["a"].clone().sigmoid_())
 # nn.functional
@@ -311,9 +313,8 @@ case("lu_solve", lambda T, F, x: T.linalg.lu_solve(*T.linalg.lu_factor(x["s"]), 
 
 # ops whose node ours names otherwise than torch's (see the module docstring)
 DIFFERENT = {
-    'fmod', 'remainder', 'rdiv', 'clamp_t', 'sgn', 'vdot', 'einsum', 'kron', 'diag_2d', 'setitem', 'fill_',
-    'F.bilinear', 'F.cross_entropy_prob', 'trapezoid', 'polar', 'atleast_2d', 'mvlgamma', 'sum_to_size',
-    'chain_matmul', 'lu_solve',
+    'fmod', 'remainder', 'rdiv', 'einsum', 'kron', 'diag_2d', 'setitem', 'F.bilinear', 'F.cross_entropy_prob',
+    'trapezoid', 'polar', 'atleast_2d', 'chain_matmul', 'lu_solve',
 }
 
 

@@ -202,7 +202,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
         raise _RuntimeValueError(f"vdot: expected two 1-D tensors of the same length, got shapes {input.shape} and "
                                  f"{other.shape}")
-    return dot(input.conj(), other)
+    return node_named(dot(input.conj(), other), "vdot")
 
 
 def _dim_list(op: str, dims: Any, ndim: int, which: str) -> List[int]:
@@ -283,7 +283,7 @@ def sgn(input: Tensor) -> Tensor:
         return input.sgn()
     x = _input("sgn", input)
     if x.dtype.kind != "c":
-        return x.sign()
+        return node_named(x.sign(), "sgn")
     r = x.abs()
     zero = r == 0
     return (x / r.masked_fill(zero, 1)).masked_fill(zero, 0)

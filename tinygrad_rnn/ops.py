@@ -2865,6 +2865,11 @@ class IndexAdd(Function):
         return (GetItem(self.index, self.unique)(g),)
 
 
+# SetItem's writes whose torch node is not the CamelCase of their name (fill_ of a number is fill's overload 2)
+_SETITEM_NAMES = {"fill_": _OpNameAs("fill_", "FillBackward2"),
+                  "copy_": _OpNameAs("copy_", "torch::autograd::CopyBackwards")}
+
+
 @complex_ok
 class SetItem(Function):
     """x with x[first][index] = v (``first``: integers applied before index arrays, see _ints_first), v a Tensor
@@ -2877,7 +2882,8 @@ class SetItem(Function):
 
     def __init__(self, op: str, first: tuple, index: tuple, value: Any = None, in_place: bool = False) -> None:
         self.op, self.first, self.index, self.value, self.in_place = op, first, index, value, in_place
-        self.name = _OpName(op)  # (messages name the write: copy_, fill_; forward's errors already start with it)
+        # (messages name the write: copy_, fill_; forward's errors already start with it)
+        self.name = _SETITEM_NAMES[op] if op in _SETITEM_NAMES else _OpName(op)
 
     def forward(self, x, v=None):
         out = x if self.in_place else x.copy()
@@ -3278,7 +3284,7 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.saved
-        if type(self) is MatMul:  # (see _torch_name; no call)
+        if type(self) is MatMul and "name" not in self.__dict__:  # (see _torch_name; no call. vdot names its own)
             self.name = _MATMUL_NAMES[min(a.ndim, 3), min(b.ndim, 3)]
         ta, tb = self.ta, self.tb
         if a.array.dtype.kind == "c":  # (g op(B)^H and op(A)^H g: the products below of the conjugates)
@@ -4138,7 +4144,7 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
             out = where(above, max, out)
         if below is not None:
             out = where(below, min, out)
-        return where(inside, input, out)
+        return node_named(where(inside, input, out), "clamp", "ClampBackward0")  # (torch's clamp of tensor bounds)
     if input.dtype.kind in "biu" and any(isinstance(b, (float, np.floating)) for b in (min, max)):
         input = input.astype(_defaults.floating)  # an int tensor clamped to float bounds is float, as in torch
     elif input.dtype.kind == "b" and any(isinstance(b, (int, np.integer)) for b in (min, max)):

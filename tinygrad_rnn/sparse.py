@@ -45,7 +45,7 @@ from . import backend
 from . import ops as _ops
 from . import printing as _printing
 from .tensor import (Function, Size, Tensor, _defaults, _dt, _IndexTypeError, _mode, _RuntimeIndexError,
-                     _RuntimeTypeError, check_devices, dtype_name, layout, to_args)
+                     _RuntimeTypeError, check_devices, dtype_name, layout, shown_name, to_args)
 
 sparse_coo = layout("sparse_coo")
 
@@ -938,7 +938,7 @@ class SparseCooTensor:
             suffixes.append(f"dtype={dtype_name(dt)}")
         suffixes.append("layout=torch.sparse_coo")
         if self._val.grad_fn is not None:
-            suffixes.append(f"grad_fn=<{self._val.grad_fn.name()}>")
+            suffixes.append(f"grad_fn=<{shown_name(self._val.grad_fn)}>")
         elif self._val.requires_grad:
             suffixes.append("requires_grad=True")
         if self.device != backend.get_default_device():

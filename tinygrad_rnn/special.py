@@ -19,7 +19,7 @@ from . import backend, composed, ops
 from .backend import xp_of
 from .functions import digamma, erf, erfc, erfinv, exp2, expm1, lgamma, log1p, log_softmax, softmax
 from .ops import _float_operands, _input, logsumexp, polygamma, zeta_array
-from .tensor import Function, Tensor, _OpName
+from .tensor import Function, Tensor, _OpName, node_named
 
 __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
            "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma", "entr", "erf",
@@ -106,7 +106,7 @@ def multigammaln(input: Tensor, p: int) -> Tensor:
     if x.numel() and bool((x.array <= (p - 1) / 2).any()):
         raise ValueError(f"special.multigammaln: all elements must be greater than (p - 1) / 2 = {(p - 1) / 2}")
     terms = x.unsqueeze(-1) - Tensor._make(xp_of(x.array).arange(p, dtype=x.dtype) / 2)
-    return terms.lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    return node_named(terms.lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi), "mvlgamma")
 
 
 

@@ -793,6 +793,12 @@ def node_named(out: "Tensor", name: str, torch_name: Optional[str] = None) -> "T
     return out
 
 
+def shown_name(node: Any) -> str:
+    """node.name() as torch's reprs show it (a tensor's grad_fn=<...>, the node's own): without the C++ namespace
+    of torch's nodes that have one ('torch::autograd::CopyBackwards' shows as 'CopyBackwards')."""
+    return node.name().rpartition("::")[2]
+
+
 class _NodeName(_OpName):
     """The ``name`` of a node whose torch name depends on what the node kept (a product of two matrices is torch's
     mm, of a matrix and a vector its mv): a str as _OpName's, and name() asks the node (its class's _torch_name,
@@ -1111,7 +1117,7 @@ class Function:
             self.name = name
 
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{shown_name(self)} object at {id(self):#x}>"
 
 
 _CALL_CODE, _OUTPUTS_CODE = Function.__call__.__code__, Function._outputs.__code__
@@ -1157,7 +1163,7 @@ class _OutputNode:
         return self.fn.register_hook(fn)
 
     def __repr__(self) -> str:  # (torch's one node for every output)
-        return f"<{self.fn.name()} object at {id(self.fn):#x}>"
+        return f"<{shown_name(self.fn)} object at {id(self.fn):#x}>"
 
 
 @complex_ok
@@ -2066,7 +2072,7 @@ class Tensor:
                 and self.dtype != _PYTHON_DTYPES[complex]:
             suffixes.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
-            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+            suffixes.append(f"grad_fn=<{shown_name(self.grad_fn)}>")
         elif self._requires_grad:
             suffixes.append("requires_grad=True")
         return _printing.with_suffixes("tensor(" + _printing.tensor_str(a, 7), suffixes, 7)
@@ -3007,7 +3013,8 @@ class Tensor:
             fits = False
         if not fits:
             raise _RuntimeValueError(f"sum_to_size: size {shape} is not expandable to the tensor's shape {self.shape}")
-        return _ops.unbroadcast(self, shape)
+        out = _ops.unbroadcast(self, shape)
+        return out if out is self else node_named(out, "sum_to_size", "SumBackward1")  # (torch's: a sum over dims)
 
     def is_same_size(self, other: "Tensor") -> bool:
         return _composed.is_same_size(self, other)
