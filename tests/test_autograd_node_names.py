@@ -313,7 +313,7 @@ case("lu_solve", lambda T, F, x: T.linalg.lu_solve(*T.linalg.lu_factor(x["s"]), 
 
 # ops whose node ours names otherwise than torch's (see the module docstring)
 DIFFERENT = {
-    'fmod', 'remainder', 'rdiv', 'einsum', 'kron', 'diag_2d', 'setitem', 'F.bilinear', 'F.cross_entropy_prob',
+    'fmod', 'remainder', 'einsum', 'kron', 'diag_2d', 'setitem', 'F.bilinear', 'F.cross_entropy_prob',
     'trapezoid', 'polar', 'atleast_2d', 'chain_matmul', 'lu_solve',
 }
 

@@ -1600,6 +1600,7 @@ SPARSE_BACKWARD = {
     _ops.Clone: lambda node, g: (g,),
     _ops.Add: lambda node, g: _add_backward(node, g, 1),
     _ops.Sub: lambda node, g: _add_backward(node, g, -1),
+    _ops.RSub: lambda node, g: _add_backward(node, g, -1),
     _ops.Mul: _mul_backward,
     _ops.Exp: lambda node, g: (g.mul(node.output),) if node.output.dtype.kind != "c" else None,
     _FormOp: lambda node, g: node.adjoint(g),
