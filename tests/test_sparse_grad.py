@@ -820,6 +820,7 @@ def test_sparse_leaf_grad_fuzz_as_torch(device, seed):
 
 
 @needs_torch
+@pytest.mark.filterwarnings(r"ignore:Using backward\(\) with create_graph=True:UserWarning")  # (torch's)
 def test_sparse_leaf_dense_grad_second_order_as_torch(device):
     """torch.mm's dense gradient of a sparse leaf with create_graph=True: differentiable again w.r.t. the dense
     operand, as torch's."""
