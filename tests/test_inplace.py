@@ -979,6 +979,15 @@ _WITH_VIEWS = {  # name: f(lib, x, w) -> a tensor, in-place writes while other v
                                                                 lambda k: (k[1].add_(w), k.mul_(2.0))),
     "base scaled under expand": lambda lib, x, w: _through(x, lambda k: k[0].expand(3, 4), lambda v: None,
                                                             lambda k: k.mul_(w)),
+    "row of an expand scaled": lambda lib, x, w: _through(x, lambda k: k[0].expand(3, 4), lambda v: v[1].mul_(w)),
+    "row of an expand set": lambda lib, x, w: _through(x, lambda k: k[1].expand(3, 4), lambda v: v.__setitem__(
+        2, w * 2)),
+    "element of an expand set": lambda lib, x, w: _through(x, lambda k: k[1].expand(3, 4), lambda v: v.__setitem__(
+        (0, 1), w[0])),
+    "slice of an expand filled": lambda lib, x, w: _through(x, lambda k: k[2].expand(2, 4), lambda v: v[1:].fill_(
+        3.0)),
+    "part of an expanded row added to": lambda lib, x, w: _through(x, lambda k: k.unsqueeze(1).expand(3, 2, 4),
+                                                                    lambda v: v[:, 1, 1:3].t().add_(w[:3])),
     "diagonal filled": lambda lib, x, w: _through(x, lambda k: k.diagonal(), lambda v: v.fill_(2.0)),
     "upper diagonal scaled": lambda lib, x, w: _through(x, lambda k: k.diagonal(1), lambda v: v.mul_(w[:3])),
     "diagonal of t() scaled": lambda lib, x, w: _through(x, lambda k: k.t().diagonal(), lambda v: v.mul_(w[1:])),
@@ -2097,4 +2106,38 @@ def test_an_expand_that_repeats_nothing_is_writable_as_torchs(device):
             x.expand(2, 1, 3).add_(1.0)
         (x * x).sum().backward()
         got.append((x.tolist(), x._version, a.grad.tolist()))
+    assert got[0] == got[1]
+
+
+def test_a_part_of_an_expand_whose_elements_are_apart_is_written_as_torchs(device):
+    """x.expand(3, 4)[0], a slice or an element of it, shares no memory among its own elements: torch writes it in
+    place (into x; the other rows, which read x, see it) where ours refused the read-only view. A part whose elements
+    share memory stays torch's RuntimeError; advanced indexing into the expand writes with torch's deprecation
+    warning under no_grad (the graph recorded: its error)."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        x = lib.zeros(4, dtype=lib.float64, device=dev)
+        e = x.expand(3, 4)
+        e[0].add_(1.0)
+        e[2][1:3] = 5.0
+        e[1, 3] = -1.0
+        e[0, [0, 1]] = 7.0
+        e.unsqueeze(0)[:, 1].mul_(2.0)
+        e[:, 2].fill_(-3.0)  # (torch's fill_ and zero_ by a number write shared elements without a graph)
+        for change in (lambda: e[:, 1].add_(1.0), lambda: e[0:2].fill_(x[0]), lambda: e.__setitem__(Ellipsis, 1.0)):
+            with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+                change()
+        with pytest.warns(UserWarning, match="index_put_ on expanded tensors is deprecated"):
+            e[[1]] = 3.0
+        with pytest.warns(UserWarning, match="on expanded tensors is deprecated"):
+            e[lib.tensor([False, True, False], device=dev)] = 4.0
+        a = lib.ones(4, dtype=lib.float64, device=dev, requires_grad=True)
+        y = a * 1
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            y.expand(3, 4)[:, 1:].mul_(2.0)
+        y.expand(2, 4).zero_()  # (written; torch refuses at backward, as here)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            y.sum().backward()
+        got.append((x.tolist(), e.tolist(), x._version, y.tolist()))
     assert got[0] == got[1]

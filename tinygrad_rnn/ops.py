@@ -3042,28 +3042,29 @@ class MultiOutputView(tuple):
     def view(self, x: Tensor, in_graph: bool = True) -> Tensor:
         """The output again, from the written x: its gradient raises (``in_graph``: it was in the graph already;
         not, made of an x outside it, it says so, as torch's)."""
-        return ModifiedMultiOutput(self[1], self[2], in_graph)(GetItem(self[0])(x))
+        message = f"Output {self[2]} of {self[1]} is a view and its base or another view of its base has been " \
+            f"modified inplace. {_MULTI_OUTPUT}" if in_graph else "A view was created in no_grad mode and its base " \
+            f"or another view of its base has been modified inplace with grad mode enabled. {_MULTI_OUTPUT}"
+        return BackwardRefused(message)(GetItem(self[0])(x))
 
 
 @complex_ok
-class ModifiedMultiOutput(Function):
-    """The node of an output of a function returning several views (see MultiOutputView) whose base was changed in
-    place: the values pass, the gradient raises torch's error."""
+class BackwardRefused(Function):
+    """A node whose gradient raises torch's RuntimeError ``message`` when backward reaches it (torch's error deferred
+    to backward: an output of a function returning several views whose base was changed in place, see
+    MultiOutputView; a write into elements that share memory, see Tensor._write_region): the values of its first
+    input pass; the others only join the graph."""
 
     saves_nothing = True
 
-    def __init__(self, name: str, k: int, in_graph: bool) -> None:
-        self.multi, self.k, self.in_graph = name, k, in_graph
+    def __init__(self, message: str) -> None:
+        self.message = message
 
-    def forward(self, x):
+    def forward(self, x, *others):
         return x
 
     def backward(self, g):
-        if not self.in_graph:
-            raise RuntimeError("A view was created in no_grad mode and its base or another view of its base has been "
-                               f"modified inplace with grad mode enabled. {_MULTI_OUTPUT}")
-        raise RuntimeError(f"Output {self.k} of {self.multi} is a view and its base or another view of its base has "
-                           f"been modified inplace. {_MULTI_OUTPUT}")
+        raise RuntimeError(self.message)
 
 
 def multi_output(outs: Tuple[Tensor, ...], name: Optional[str]) -> Tuple[Tensor, ...]:
@@ -3129,7 +3130,8 @@ class DiagonalView(tuple):
 @complex_ok
 class ExpandView(tuple):
     """(shape,): a view y = x.expand(shape) as ReshapeView's, rebased when x is written; y itself is read-only (an
-    in-place change to it is refused before it could be scattered, as torch's)."""
+    in-place change to it is refused before it could be scattered, as torch's), while a part of it whose elements
+    are apart (y[0]) is written into x where it lies (see Tensor._apply_in_place)."""
     __slots__ = ()
 
     def view(self, x: Tensor) -> Tensor:

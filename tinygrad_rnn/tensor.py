@@ -2106,6 +2106,10 @@ class Tensor:
             value = value.real  # (as torch's copy_: a complex tensor's gradient is then the real one + 0i)
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
         recording = recording and self.dtype.kind in "fc"  # (an integer tensor takes the value unrecorded, as torch's)
+        if self._base is not None and not (self.array.flags.writeable if type(self.array) is np.ndarray else
+                                           backend.is_writable(self.array)):
+            self._write_region(op, first, index, value, recording)  # (x.expand(3, 4)[0] = v: see _write_region)
+            return
         self._check_view_in_graph(op)
         if recording:
             if self._base is not None:
@@ -2147,6 +2151,64 @@ class Tensor:
                 _rebase_views(family[1], self.array[index if Ellipsis in index else index + (Ellipsis,)]
                               if basic else self.array)
 
+    def _write_region(self, op: str, first: tuple, index: tuple, value: Any, recording: bool) -> None:
+        """_write's data[first][index] = value where this tensor is a read-only view (numpy's expand views are; its
+        elements may share memory, x.expand(3, 4)), as torch's: the part written is made a view first (data[first],
+        or data[index] for basic indexing), which is written where its own elements do not share memory
+        (x.expand(3, 4)[0] = v writes x), else torch's RuntimeError (see _check_writable). Two writes torch makes
+        into elements that share memory are made too: fill_ and zero_ by a number, and advanced indexing (with
+        torch's deprecation warning); recorded, backward then raises torch's error, as torch's (_defer_refusal)."""
+        shared = 0 in [s for s, n in zip(self.array.strides, self.array.shape) if n > 1]
+        if not (shared and op in ("zero_", "fill_") and not isinstance(value, Tensor)) and \
+                (first or _ops._is_basic(index)):
+            region = self[first] if first else self[index]
+            region._check_writable(op)  # (torch's error where the part written shares memory too: x.expand(3, 4)[:, 0])
+            region._write(op, index if first else (Ellipsis,), value)
+            return
+        if self._alias_writable() is None:
+            self._check_writable(op)  # (not a view of writable memory: refused)
+        if op not in ("zero_", "fill_"):
+            warnings.warn("Use of index_put_ on expanded tensors is deprecated. Please clone() the tensor before "
+                          "performing this operation. This also applies to advanced indexing e.g. tensor[indices] = "
+                          "tensor", UserWarning, stacklevel=4)  # (torch's masked_fill_ words it so for x[mask] = v)
+        if isinstance(value, Tensor) and value.device != self.device:
+            value = value.to(self.device)
+        if recording:
+            self._defer_refusal(op, value)
+        data = value.array if isinstance(value, Tensor) else value
+        _ops.SetItem(op, first, index, in_place=True).forward(self._alias_writable(), data)
+        self._bump_version()
+
+    def _defer_refusal(self, op: str, value: Any) -> None:
+        """A recorded write into elements of this view that share memory (see _write_region): the tensor it views
+        (through views of views) becomes a node whose gradient raises torch's RuntimeError, and its views are
+        rebased on it, as torch's CopySlices, which refuses at backward."""
+        root = self
+        while root._base is not None:
+            root = root._base[0]
+        root._check_recordable(op, True)  # (a leaf that requires grad: torch's error now)
+        family = root._view_family(op)
+        args = (value,) if isinstance(value, Tensor) and value._requires_grad else ()
+        root._become(_ops.BackwardRefused(
+            "unsupported operation: more than one element of the written-to tensor refers to a single memory "
+            "location. Please clone() the tensor before performing the operation.")(root, *args))
+        if family is not None:
+            _rebase_views(family[1], root.array)
+
+    def _alias_writable(self) -> Any:
+        """A writable array over this view's memory, its geometry kept (elements that share memory too), where the
+        tensor it views (through views of views) is writable; else None. numpy's expand views are read-only."""
+        root = self
+        while root._base is not None:
+            root = root._base[0]
+        a = self.array
+        if self._base is None or not backend.is_writable(root.array):
+            return None
+        if not isinstance(a, np.ndarray) or a.flags.writeable:
+            return a
+        return backend.strided_view(a, a.shape, tuple(s // a.itemsize for s in a.strides),
+                                    _byte_offset(a) // a.itemsize, True)
+
     def _bump_version(self) -> None:
         """Count one in-place change of this memory (optimizers, init and load_state_dict write .array
         directly and call this), so a graph that saved the old values refuses to backpropagate."""
@@ -2165,6 +2227,10 @@ class Tensor:
                     "element of the written-to tensor refers to a single memory location (an expand/broadcast_to "
                     "view, where one element stands for many). Please clone() the tensor before performing the "
                     "operation.")
+            alias = self._alias_writable()  # (a view of a writable tensor, read-only as numpy's expand views are:
+            if alias is not None:  # x.expand(3, 4)[0], whose elements do not share memory, is written as torch's)
+                self.array = alias
+                return
             raise ValueError(f"{op}: this tensor of shape {self.shape} is read-only, e.g. an expand/broadcast_to view "
                              "where one element stands for many; clone() it to get memory of its own")
 
@@ -2274,6 +2340,14 @@ class Tensor:
             out = out.astype(self.dtype)
         if through:  # a view x[index]: written as x[index] = out (torch's CopySlices), which rebases this view too
             base, index = self._base
+            view = self
+            while view._base is not None:  # (a view of an expand's view: its elements written where they lie in the
+                if type(view._base[1]) is _ops.ExpandView:  # tensor expanded, x.expand(3, 4)[0] into x, as torch's
+                    while base._base is not None:  # CopySlices on x does, an as_strided_scatter)
+                        base = base._base[0]
+                    index = _ops.StridedView(*_ops._geometry(self.array))
+                    break
+                view = view._base[0]
             if type(index) is not tuple:  # (x.as_strided's view: x records as_strided_scatter; a reshape's, ...
                 # x[...] = the values at x's shape: see ops.ReshapeView)
                 base._apply_in_place(op, lambda t: index.scatter(t, out), out, family=family)
