@@ -2141,3 +2141,26 @@ def test_a_part_of_an_expand_whose_elements_are_apart_is_written_as_torchs(devic
             y.sum().backward()
         got.append((x.tolist(), e.tolist(), x._version, y.tolist()))
     assert got[0] == got[1]
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_writes_into_empty_expand_views_are_torchs(device, grad):
+    """An expand to a size of 0 (x.unsqueeze(0).expand(0, 3, 4), x[:, None].expand(3, 0, 4)) has no element that
+    stands for another: torch writes it in place (nothing changes but the version), with or without a graph; ours
+    refused it as read-only, and its advanced-index write as one into shared elements."""
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        a = lib.arange(12.0, dtype=lib.float64, device=dev).reshape(3, 4).requires_grad_(grad)
+        k = a * 1
+        e, v = k.unsqueeze(0).expand(0, 3, 4), k[:, None].expand(3, 0, 4)
+        e[lib.zeros(0, dtype=lib.long, device=dev)] = 2.0
+        e.add_(1.0)
+        e[...] = 2.0
+        v.mul_(2.0)
+        v[1:, :, 2:] = 5.0
+        e.fill_(3.0)
+        if grad:
+            (k * k).sum().backward()
+        got.append((k.tolist(), k._version, tuple(e.shape), tuple(v.shape), a.grad.tolist() if grad else None))
+    assert got[0] == got[1]

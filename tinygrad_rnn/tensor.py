@@ -2152,15 +2152,18 @@ class Tensor:
                               if basic else self.array)
 
     def _write_region(self, op: str, first: tuple, index: tuple, value: Any, recording: bool) -> None:
-        """_write's data[first][index] = value where this tensor is a read-only view (numpy's expand views are; its
-        elements may share memory, x.expand(3, 4)), as torch's: the part written is made a view first (data[first],
+        """_write's data[first][index] = value where this tensor is a read-only view (numpy's expand views are),
+        as torch's: written as any view where its elements do not share memory (x.expand(1, 4), x.expand(0, 4)), else
+        (x.expand(3, 4)) the part written is made a view first (data[first],
         or data[index] for basic indexing), which is written where its own elements do not share memory
         (x.expand(3, 4)[0] = v writes x), else torch's RuntimeError (see _check_writable). Two writes torch makes
         into elements that share memory are made too: fill_ and zero_ by a number, and advanced indexing (with
         torch's deprecation warning); recorded, backward then raises torch's error, as torch's (_defer_refusal)."""
-        shared = 0 in [s for s, n in zip(self.array.strides, self.array.shape) if n > 1]
-        if not (shared and op in ("zero_", "fill_") and not isinstance(value, Tensor)) and \
-                (first or _ops._is_basic(index)):
+        if 0 not in [s for s, n in zip(self.array.strides, self.array.shape) if n > 1]:  # (its elements apart)
+            self._check_writable(op)  # (made writable where the tensor it views is, see _alias_writable)
+            self._write(op, index, value, first)
+            return
+        if (op not in ("zero_", "fill_") or isinstance(value, Tensor)) and (first or _ops._is_basic(index)):
             region = self[first] if first else self[index]
             region._check_writable(op)  # (torch's error where the part written shares memory too: x.expand(3, 4)[:, 0])
             region._write(op, index if first else (Ellipsis,), value)
