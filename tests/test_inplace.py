@@ -2164,3 +2164,25 @@ def test_writes_into_empty_expand_views_are_torchs(device, grad):
             (k * k).sum().backward()
         got.append((k.tolist(), k._version, tuple(e.shape), tuple(v.shape), a.grad.tolist() if grad else None))
     assert got[0] == got[1]
+
+
+def test_a_view_of_a_no_grad_view_changed_with_grad_on_is_torchs_error(device):
+    """A view made with grad on from a view made under no_grad of a tensor that requires grad (v.t(), v[0],
+    v.unsqueeze(0)) changed in place with grad on: torch's RuntimeError, as for the no_grad view itself (ours wrote
+    it, its base's graph not seeing the change); so is an advanced-index write into the no_grad view, empty too."""
+    torch = pytest.importorskip("torch")
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        a = lib.arange(12.0, dtype=lib.float64, device=dev).reshape(3, 4).requires_grad_()
+        k = a * 1
+        with lib.no_grad():
+            v, e = k[1:], k.expand(2, 3, 4)
+        for change in (lambda: v.t().add_(1.0), lambda: v[0].mul_(2.0), lambda: v.unsqueeze(0)[0, 1].zero_(),
+                       lambda: v.view(-1)[2:2].add_(1.0)):
+            with pytest.raises(RuntimeError, match="is a view of a view which was created in no_grad mode and is "
+                                                   "being modified inplace with grad mode enabled"):
+                change()
+        for change in (lambda: v.__setitem__(lib.zeros(0, dtype=lib.long, device=dev), 2.0),
+                       lambda: e.__setitem__(e > 100, 2.0)):
+            with pytest.raises(RuntimeError, match="(created in no_grad mode|made under no_grad)"):
+                change()
+        assert k._version == 0

@@ -2106,11 +2106,11 @@ class Tensor:
             value = value.real  # (as torch's copy_: a complex tensor's gradient is then the real one + 0i)
         recording = _mode.grad_enabled and (self._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
         recording = recording and self.dtype.kind in "fc"  # (an integer tensor takes the value unrecorded, as torch's)
+        self._check_view_in_graph(op)
         if self._base is not None and not (self.array.flags.writeable if type(self.array) is np.ndarray else
                                            backend.is_writable(self.array)):
             self._write_region(op, first, index, value, recording)  # (x.expand(3, 4)[0] = v: see _write_region)
             return
-        self._check_view_in_graph(op)
         if recording:
             if self._base is not None:
                 self._check_single_output(op, index if not first else first + index)
@@ -2387,11 +2387,22 @@ class Tensor:
     def _check_view_in_graph(self, op: str) -> None:
         """Refuse changing, with grad on, a view made under no_grad of a tensor that requires grad: the base's graph
         would not see the change, whatever the operands (torch refuses it too)."""
-        if _mode.grad_enabled and self._base is not None and not self._requires_grad and self._base[0]._requires_grad:
-            raise RuntimeError(f"{op}: this view (shape {self.shape}) was made under no_grad from a tensor that "
-                               "requires grad, so the tensor's graph would not see an in-place change to it with "
-                               "grad on (torch refuses it too); change it under no_grad(), or make the view with "
-                               "grad on")
+        if _mode.grad_enabled and self._base is not None and not self._requires_grad:
+            if self._base[0]._requires_grad:
+                raise RuntimeError(f"{op}: this view (shape {self.shape}) was made under no_grad from a tensor that "
+                                   "requires grad, so the tensor's graph would not see an in-place change to it with "
+                                   "grad on (torch refuses it too); change it under no_grad(), or make the view with "
+                                   "grad on")
+            base = self._base[0]
+            while base._base is not None and not base._requires_grad:
+                base = base._base[0]
+            if base._requires_grad:  # (a view of a view made under no_grad from a tensor that requires grad)
+                raise RuntimeError(f"{op}: Output 0 of {_view_node_name(self._base[1])} is a view of a view which "
+                                   "was created in no_grad mode and is being modified inplace with grad mode enabled. "
+                                   "Given that this use case is ambiguous and error-prone, it is forbidden. You can "
+                                   "clarify your code by moving both the view and the inplace either both inside the "
+                                   "no_grad block (if you don't want the inplace to be tracked) or both outside (if "
+                                   "you want the inplace to be tracked).")
 
     def _check_single_output(self, op: str, index: tuple = (Ellipsis,)) -> None:
         """Refuse changing in place, while the graph is recorded, an output of a function that returns several views
@@ -2411,9 +2422,7 @@ class Tensor:
         if index != (Ellipsis,) and _ops._is_basic(index):  # (x[i] = v: torch's copies v into the view x[i])
             name, k, place = None, 0, index
         if name is None:  # (a view of such an output: torch names the view's own node)
-            name = ("Select" if [i for i in place if type(i) is int] else "Slice") if type(place) is tuple else {
-                _ops.ReshapeView: "View", _ops.PermuteView: "Permute", _ops.ExpandView: "Expand",
-                _ops.DiagonalView: "Diagonal"}.get(type(place), "AsStrided")
+            name = _view_node_name(place)
         if not self._requires_grad:
             raise RuntimeError(f"{op}: A view was created in no_grad mode and is being modified inplace with grad "
                                f"mode enabled. {_ops._MULTI_OUTPUT}")
@@ -4432,6 +4441,16 @@ class _ViewIndex:
         found.sort()
         views = [e[1]() for e in found]
         return [v for v in views if v is not None]
+
+
+def _view_node_name(place: Any) -> str:
+    """torch's name for the node of a view that lies at ``place`` in its base (a view's _base[1])."""
+    if type(place) is tuple:
+        return "Select" if [i for i in place if type(i) is int] else "Slice"
+    if type(place) is _ops.MultiOutputView:
+        return place[1]
+    return {_ops.ReshapeView: "View", _ops.PermuteView: "Permute", _ops.ExpandView: "Expand",
+            _ops.DiagonalView: "Diagonal"}.get(type(place), "AsStrided")
 
 
 def _left_its_base(t: Tensor) -> None:
