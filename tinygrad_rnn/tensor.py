@@ -4359,7 +4359,8 @@ class _ViewIndex:
     it gives itself, so the counter's compaction keeps it (ops._drop_dead_views); a copy or a pickle of the counter
     holds a dead reference instead, as ops._ViewRef's. ``stale``: a view left its base (_left_its_base), so the
     next write files every view afresh."""
-    __slots__ = ("key", "low", "step", "held", "free", "rows", "reach", "wide", "odd", "entries", "seq", "stale")
+    __slots__ = ("key", "low", "step", "held", "free", "rows", "reach", "wide", "odd", "entries", "seq", "stale",
+                 "multi")
     SPAN = 16  # (the rows a view may span and still be filed under its first)
 
     def __init__(self, array: Any) -> None:
@@ -4371,6 +4372,7 @@ class _ViewIndex:
         self.free: set = set()
         self.rows: Dict[int, list] = {}  # row -> [(seq, weak reference, low, high)], the views starting there
         self.reach, self.wide, self.odd, self.entries, self.seq, self.stale = 0, [], [], 0, 0, False
+        self.multi: list = []  # (the entries of outputs of unbind, split, chunk: see overlapping)
 
     @staticmethod
     def key_of(array: Any) -> tuple:
@@ -4389,9 +4391,13 @@ class _ViewIndex:
         ref = weakref.ref(view, live.discard)
         live.add(ref)
         low, high = backend.byte_bounds(view.array)
-        self._file((self.seq, ref, low, high))
+        entry = (self.seq, ref, low, high)
+        self._file(entry)
+        if type(view._base[1]) is _ops.MultiOutputView:
+            self.multi.append(entry)
         self.seq += 1
         if self.entries > 2 * self.live() + 64:  # (the dead ones dropped now and then: linear in all)
+            self.multi = [e for e in self.multi if e[1]() is not None]
             entries = self._entries()
             self.rows, self.reach, self.wide, self.entries = {}, 0, [], 0
             for entry in entries:
@@ -4427,10 +4433,14 @@ class _ViewIndex:
         return [v for v in views if v is not None]
 
     def overlapping(self, low: int, high: int) -> List[Tensor]:
-        """The live views whose bytes may meet [low, high), oldest first (a view of a view after its base)."""
+        """The live views whose bytes may meet [low, high), oldest first (a view of a view after its base), and
+        every output of a function returning several views (unbind, split, chunk), which a change anywhere in their
+        base makes raise at backward, as torch's do (see ops.MultiOutputView)."""
         if low >= high:
-            return []
-        found = [e for e in self.wide if e[2] < high and low < e[3]]
+            views = [e[1]() for e in self.multi]
+            return [v for v in views if v is not None]
+        found = [e for e in self.multi if not (e[2] < high and low < e[3])] if self.multi else []
+        found += [e for e in self.wide if e[2] < high and low < e[3]]
         if self.rows:
             first, last = (low - self.low) // self.step - self.reach, (high - 1 - self.low) // self.step
             rows = self.rows
@@ -4467,10 +4477,11 @@ def _rebase_views(views: List[Tensor], written: Any) -> None:
     view of a view reads its rebased base), as torch regenerates a view's grad_fn after its base changed; not a view
     whose memory lies outside the bounds of ``written`` (the array written), whose values, and so gradient, the
     write did not change (rows h[t] kept while the next is written stay as they are), unless it joins the graph
-    (x did not require grad before: torch's views of it then do)."""
+    (x did not require grad before: torch's views of it then do) or is an output of unbind, split or chunk (its
+    gradient then raises, as torch's: see ops.MultiOutputView)."""
     shares = xp_of(written).may_share_memory
     for view in views:
-        if not view._requires_grad or shares(view.array, written):
+        if not view._requires_grad or type(view._base[1]) is _ops.MultiOutputView or shares(view.array, written):
             base, index = view._base
             view._become(_ops.GetItem(index)(base) if type(index) is tuple else index.view(base, view._requires_grad)
                          if type(index) is _ops.MultiOutputView else index.view(base))
