@@ -1471,8 +1471,9 @@ _NUMPY_OPERATORS = {
 class Tensor:
     """An n-d array on 'cpu' (numpy) or 'cuda' (cupy) that records the ops applied to it."""
 
-    # (_view: True on a view op's result, set by ops.view_of and read by detach_; _data_alias: True on .data's
-    # result, read by _check_recordable; both left unset on every other tensor)
+    # (_view: True on a view op's result, set by ops.view_of and read by detach_; _data_alias: True on the results of
+    # .data and detach(), "dtype" on view(dtype)'s, read by _check_recordable and _view_family; both left unset on
+    # every other tensor)
     # (__dict__: attributes code sets on a tensor, p.update = g, as torch allows)
     __slots__ = ("array", "_requires_grad", "_grad", "grad_fn", "_hooks", "_vc", "_base", "_view", "_data_alias",
                  "__weakref__", "__dict__")
@@ -2278,13 +2279,27 @@ class Tensor:
             raise RuntimeError(f"{op}: a leaf tensor that requires grad cannot be changed in place while the graph "
                                "is recorded (torch refuses it too); write it out of place (y = x + 1, "
                                "inplace=False), or under no_grad() for a parameter update")
-        if not shared_ok and not (getattr(self, "_data_alias", False) and (self._vc is None or len(self._vc) < 2)) \
+        if not shared_ok and not (getattr(self, "_data_alias", False) and not self._has_views()) \
                 and self._memory_shared():  # (x.data's alias, without views of its own, records alone: torch's)
             raise RuntimeError(f"{op}: this tensor of shape {self.shape} shares its memory (a view or a base of "
                                "views, detach(), or an output saved for backward), so a graph would not see an "
                                "in-place change; write it out of place (y = x + 1, inplace=False; for x[i] += v, "
                                "x[i] = x[i] + v)")
         return True
+
+    def _has_views(self) -> bool:
+        """Whether a live view made of this tensor (through views of views) is listed in its version counter."""
+        vc = self._vc
+        if vc is None or len(vc) < 2:
+            return False
+        for ref in vc[1:]:
+            entry = ref()
+            for view in entry.views() + [r() for r in entry.odd] if type(entry) is _ViewIndex else [entry]:
+                while view is not None and view._base is not None:
+                    view = view._base[0]
+                    if view is self:
+                        return True
+        return False
 
     def _become(self, out: "Tensor") -> None:
         """Take out's place in the graph, once an in-place op has written out's values into this memory.
@@ -2467,6 +2482,9 @@ class Tensor:
             base = top = view._base[0]
             while top._base is not None:
                 top = top._base[0]
+            if top is not root and getattr(top, "_data_alias", None) and top._vc is vc:
+                odd.append(ref)  # (a view of root.detach() or root.view(dtype): outside root's graph, as they are)
+                continue
             strided = view.array.base is None and backend.is_cupy_array(view.array) and \
                 view.array.data.mem is a.data.mem  # (a CuPy as_strided view holds the allocation, not the array)
             if not strided and view.array.base is not (a if owns else a.base) or top is not root:
@@ -2481,11 +2499,20 @@ class Tensor:
             index.add(view, strided)
         index.odd = [r for r in odd if r() is not None]
         vc[1:] = [index]
-        aliases = 0
+        aliases = others = 0
         for ref in index.odd:
             view = ref()
-            if view is not None and view._base is None and view is not root and view.array is a:
+            if view is None or view is root:
+                continue
+            top = view
+            while top._base is not None:
+                top = top._base[0]
+            if view._base is None and view.array is a:
                 aliases += 1  # (root.detach(): it holds root's array and reads the written values, as torch's)
+            elif getattr(view.array, "base", None) is (a if owns else a.base) and (
+                    getattr(top, "_data_alias", None) or not view._requires_grad):
+                others += 1  # (x.view(dtype), x[1].detach(), views of x.detach(): outside x's graph, as torch's
+                # aliases, they read the written values)
         if not (index.live() or index.odd):
             del vc[1:]
             return None
@@ -2504,8 +2531,10 @@ class Tensor:
                                    "with grad on, or both under no_grad()")
         holders = len(index.held)
         del a  # (a local reference to the array would count as another holder)
-        shared = root._memory_shared(0 if owns else holders, holders + aliases if owns else aliases)
-        if shared or not (index.live() or aliases):
+        aliases += getattr(root, "_data_alias", None) is True  # (x.detach() or x.data as root: x holds its array,
+        # outside its graph as torch's: a change to the alias or its views leaves x's graph as it was)
+        shared = root._memory_shared(0 if owns else holders + others, holders + aliases + others if owns else aliases)
+        if shared or not (index.live() or aliases or others):
             return None
         return root, views
 
@@ -2731,6 +2760,7 @@ class Tensor:
         backward wherever the other was saved. It is listed in the counter too (ops.register_view), so this tensor
         may be changed in place while it lives (it sees the change; see _view_family), as torch's."""
         out = self._share_version(Tensor._make(self.array))
+        out._data_alias = True  # (changed in place with grad on, it records the change alone, as torch's)
         _ops.register_view(out)
         return out
 
@@ -3870,7 +3900,10 @@ class Tensor:
             out = self.array.view(dtype)
         except ValueError as e:
             raise ValueError(f"view: cannot view {self.dtype} shape {self.shape} as {dtype_name(dtype)}: {e}") from None
-        return self._share_version(Tensor._make(out))
+        out = self._share_version(Tensor._make(out))
+        out._data_alias = "dtype"  # (changed in place with grad on, it records the change alone, as torch's)
+        _ops.register_view(out)  # (listed, so this tensor may be changed in place while it lives: see _view_family)
+        return out
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
         return _ops.flatten(self, start_dim, end_dim)
