@@ -278,11 +278,25 @@ _CASES = {
                                                                               m.outer(w, x + 0j)[None])[0, 1]).sum(),
     # the in-place forms of the audited ops
     "in_place": _in_place_chain,
+    # writes through a diagonal view (torch's CopySlices: diagonal_scatter), views alive; diagonal_scatter itself
+    "diagonal_view_writes": lambda m, z, w, x: _diagonal_writes(m, z, w, x),
     # cdouble, the *_copy views (torch's view_as_complex_copy has no gradient: its view_as_complex stands for it)
     "cdouble_copies": lambda m, z, w, x: m.view_as_real(
         (m.view_as_complex_copy if m is tg else m.view_as_complex)(m.view_as_real_copy(z * w) * 2) * x.cdouble()
         + (x * x).cdouble() * w.cdouble()).sum(),
 }
+
+
+def _diagonal_writes(m, z, w, x):
+    y = m.outer(z, w) * 1
+    seen, row = y.diagonal(), y[1]
+    seen.mul_(w)
+    y.diagonal(1).add_(z[:2] * (1 - 2j))
+    y.t().diagonal(-1)[1:].copy_(w[:1] * x[:1])
+    y.diagonal().sin_()
+    y.mul_(0.5 + 1j)
+    out = y + m.diagonal_scatter(m.outer(w, z), z * w, 0) + m.diagonal_scatter(y * 1, z[1:], -1)
+    return m.view_as_real(out).sum() + (seen * seen).abs().sum() + m.view_as_real(row * z).sum()
 
 
 def _leaves(device, rng):

@@ -1818,6 +1818,6 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Sequence[float]] = 
 
 # the functions above right for complex tensors (see tensor.complex_check)
 for _fn in (sgn, vdot, inner, tensordot, logdet, cross, logcumsumexp, _logcumsumexp_branch, vander, take,
-            take_along_dim, rot90, diag_embed, addcmul, addcdiv, _addc):
+            take_along_dim, rot90, diag_embed, addcmul, addcdiv, _addc, diagonal_scatter, _scatter_src, _written):
     complex_ok(_fn)
 del _fn

@@ -3116,6 +3116,7 @@ class PermuteView(tuple):
         return Permute(tuple(np.argsort([d % src.ndim for d in self[0]]).tolist()))(src)
 
 
+@complex_ok
 class DiagonalView(tuple):
     """(offset, d1, d2): a view y = x.diagonal(offset, d1, d2) as ReshapeView's, written into x by diagonal_scatter."""
     __slots__ = ()
