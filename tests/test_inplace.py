@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -2240,3 +2240,136 @@ def test_a_detach_alias_changed_by_a_value_that_requires_grad_records_it_alone_a
         with pytest.raises(RuntimeError, match="modified by an inplace operation|changed in place after the forward"):
             y.sum().backward()
     assert got[0] == got[1]
+
+
+_RANDOM_VIEWS = ("slice", "select", "unsqueeze", "transpose", "expand", "diagonal", "detach", "unbind", "narrow")
+_RANDOM_WRITES = ("add_", "mul_", "fill_", "zero_", "copy_", "row", "index", "sin_", "base")
+
+
+def _random_view(lib, t, kind, p):
+    """A view of t of ``kind`` (p picks its place), or None where t has no such view."""
+    n0 = t.shape[0] if t.ndim else 0
+    if kind == "slice" and t.ndim:
+        a = p % (n0 + 1)
+        return t[a:a + (p // 3) % (n0 + 1 - a)]
+    if kind == "select" and n0:
+        return t[p % n0]
+    if kind == "unsqueeze":
+        return t.unsqueeze(p % (t.ndim + 1))
+    if kind == "transpose" and t.ndim >= 2:
+        return t.transpose(0, t.ndim - 1)
+    if kind == "expand":
+        return t.unsqueeze(0).expand(p % 3, *t.shape)
+    if kind == "diagonal" and t.ndim >= 2:
+        return t.diagonal(p % 3 - 1)
+    if kind == "detach":
+        return t.detach()
+    if kind == "unbind" and n0:
+        return t.unbind(0)[p % n0]
+    if kind == "narrow" and t.ndim:
+        return t.narrow(t.ndim - 1, 0, p % (t.shape[-1] + 1))
+    return None
+
+
+def _random_write(lib, t, kind, p, value):
+    """t changed in place by ``kind`` (value: a leaf of t's shape that requires grad, or None)."""
+    if kind == "add_":
+        t.add_(1.5)
+    elif kind == "mul_":
+        t.mul_(value * 0.5 + 1)
+    elif kind == "fill_":
+        t.fill_(p % 5 - 2.0)
+    elif kind == "zero_":
+        t.zero_()
+    elif kind == "copy_":
+        t.copy_(value * 2)
+    elif kind == "row" and t.ndim and t.shape[0]:
+        t[p % t.shape[0]] = value[0] * 3
+    elif kind == "index" and t.ndim and t.shape[0]:
+        t[lib.tensor([p % t.shape[0]])] = 0.5
+    elif kind == "sin_":
+        t.sin_()
+
+
+def _run_program(lib, program, values):
+    """Run the views and writes of ``program`` on a = values (float64, requires grad): each step's outcome ('ok' or
+    'raised'), the tensors' values, and the gradients of a and the written values (or that backward raised)."""
+    a = lib.tensor(values, dtype=lib.float64, requires_grad=True)
+    tensors, leaves, outcomes = [a * 1], [a], []
+    for step, (is_view, kind, target, p) in enumerate(program):
+        t = tensors[0 if kind == "detach" else target % len(tensors)]  # (x.detach() only: see the test)
+        try:
+            if is_view:
+                v = _random_view(lib, t, kind, p)
+                if v is not None:
+                    tensors.append(v)
+            else:
+                w = lib.tensor(np.linspace(-1.0, 1.0, max(t.numel(), 1))[:t.numel()].reshape(t.shape) + step,
+                               dtype=lib.float64, requires_grad=True)
+                leaves.append(w)
+                if kind == "base":
+                    tensors[0].mul_(1.25)
+                else:
+                    _random_write(lib, t, kind, p, w)
+            outcomes.append("ok")
+        except (RuntimeError, ValueError) as e:
+            outcomes.append("multi" if "its base has been modified" in str(e) or "leaf Variable" in str(e) else
+                            "raised")  # (see test_random_views_and_writes_match_torch)
+            break
+    seen = [t.tolist() for t in tensors]
+    try:
+        loss = sum(((t * t).sum() * (i + 1) for i, t in enumerate(tensors) if t.requires_grad), a.sum() * 0)
+        loss.backward()
+        grads = [None if g.grad is None else g.grad.tolist() for g in leaves]
+    except RuntimeError as e:
+        grads = "multi" if "its base has been modified" in str(e) else "raised"
+    return outcomes, seen, grads
+
+
+@settings(max_examples=150, deadline=None)
+@given(shape=st.sampled_from([(3, 4), (2, 2), (4,), (0, 3), (2, 0), (3, 1, 2)]),
+       program=st.lists(st.tuples(st.sampled_from(_RANDOM_VIEWS + _RANDOM_WRITES), st.integers(0, 5),
+                                  st.integers(0, 11)), min_size=1, max_size=8))
+def test_random_views_and_writes_match_torch(shape, program):
+    """Random chains of views (slices, select, unsqueeze, transpose, expand, diagonal, detach, unbind, narrow,
+    empty ones too) and in-place writes through them or their base, while the others live: which steps torch refuses,
+    the values every tensor reads, and the gradients (or backward's refusal), against torch in float64. (detach()
+    of a view, then written by a value that requires grad, is left out: not followed yet in every chain.)"""
+    torch = pytest.importorskip("torch")
+    program = [(k in _RANDOM_VIEWS, k, target, p) for k, target, p in program]
+    values = np.arange(float(np.prod(shape))).reshape(shape) / 4 - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = _run_program(torch, program, values)
+        got = _run_program(tg, program[:len(want[0]) - 1] if want[0][-1] == "multi" else program, values)
+    if want[0][-1] == "multi" or want[2] == "multi":
+        # (an output of unbind whose base changed: torch raises when it is next used, after any change to the
+        # memory; ours at backward, after a recorded one. And a view of a tensor that did not require grad, which
+        # then joined the graph in place, is a 'leaf Variable' to torch's in-place check until its grad_fn is
+        # first read, a quirk not followed here. The values read until then agree)
+        for g, e in zip(got[1], want[1]):
+            np.testing.assert_allclose(np.asarray(g, dtype=float), np.asarray(e, dtype=float), rtol=1e-12)
+        return
+    assert got[0] == want[0]
+    for g, e in zip(got[1], want[1]):
+        np.testing.assert_allclose(np.asarray(g, dtype=float), np.asarray(e, dtype=float), rtol=1e-12, atol=1e-12)
+    assert (got[2] == "raised") == (want[2] == "raised")
+    if want[2] != "raised":
+        for g, e in zip(got[2], want[2]):
+            assert (g is None) == (e is None) or not np.any(g or e)
+            if g is not None and e is not None:
+                np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [
+    [("slice", 0, 1), ("detach", 0, 0), ("add_", 0, 0)],  # (x[1:1].detach() alive: x written)
+    [("detach", 0, 0), ("slice", 1, 4), ("add_", 0, 0), ("copy_", 1, 0)],  # (x, then x.detach(), written)
+    [("detach", 0, 0), ("slice", 0, 0), ("slice", 1, 0), ("mul_", 1, 0)],  # (views of x and x.detach() alive)
+    [("expand", 0, 0), ("detach", 0, 0), ("add_", 2, 0)],  # (an empty expand's detach() written)
+    [("expand", 0, 2), ("expand", 1, 0), ("add_", 2, 0)],  # (an empty expand of an expand written)
+    [("unbind", 0, 0), ("expand", 1, 2), ("fill_", 2, 0)],  # (an expand of an unbind output filled)
+])
+def test_view_and_write_chains_the_differential_test_found_match_torch(case):
+    """Chains test_random_views_and_writes_match_torch found differing from torch (refused here, or a view of
+    x.detach() not rebased when the detach() was written after x)."""
+    test_random_views_and_writes_match_torch.hypothesis.inner_test(shape=(3, 4), program=case)

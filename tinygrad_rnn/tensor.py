@@ -2160,7 +2160,8 @@ class Tensor:
         (x.expand(3, 4)[0] = v writes x), else torch's RuntimeError (see _check_writable). Two writes torch makes
         into elements that share memory are made too: fill_ and zero_ by a number, and advanced indexing (with
         torch's deprecation warning); recorded, backward then raises torch's error, as torch's (_defer_refusal)."""
-        if 0 not in [s for s, n in zip(self.array.strides, self.array.shape) if n > 1]:  # (its elements apart)
+        if not self.array.size or 0 not in [s for s, n in zip(self.array.strides, self.array.shape) if n > 1]:
+            # (its elements apart, an empty one's too)
             self._check_writable(op)  # (made writable where the tensor it views is, see _alias_writable)
             self._write(op, index, value, first)
             return
@@ -2178,6 +2179,7 @@ class Tensor:
         if isinstance(value, Tensor) and value.device != self.device:
             value = value.to(self.device)
         if recording:
+            self._check_single_output(op)  # (an expand of an output of unbind: torch's error first)
             self._defer_refusal(op, value)
         data = value.array if isinstance(value, Tensor) else value
         _ops.SetItem(op, first, index, in_place=True).forward(self._alias_writable(), data)
@@ -2225,7 +2227,8 @@ class Tensor:
         if isinstance(self.array, np.generic):  # a full reduction's numpy scalar: make it writable
             self.array = np.array(self.array)
         if not backend.is_writable(self.array):  # (numpy would refuse; CuPy would write through stride-0 dims)
-            if 0 in [s for s, n in zip(self.array.strides, self.array.shape) if n > 1]:  # (torch's RuntimeError)
+            if self.array.size and 0 in [s for s, n in zip(self.array.strides, self.array.shape) if n > 1]:
+                # (torch's RuntimeError)
                 raise _RuntimeValueError(
                     f"{op}: this tensor of shape {self.shape} is read-only: unsupported operation: more than one "
                     "element of the written-to tensor refers to a single memory location (an expand/broadcast_to "
@@ -2468,10 +2471,13 @@ class Tensor:
         owns = a.base is None  # (numpy points a view's array at the array that owns the memory)
         index = vc[1] if type(vc[1]) is _ViewIndex else None
         pending = vc[1:] if index is None else vc[2:]
-        if index is None or index.stale or index.key != _ViewIndex.key_of(a):  # (filed afresh: each view checked)
-            pending = ([] if index is None else index.refs()) + pending
-            index = _ViewIndex(a)
+        if index is None or index.stale or index.key != _ViewIndex.key_of(a) or index.root != id(root):
+            pending = ([] if index is None else index.refs()) + pending  # (filed afresh: each view checked; also
+            index = _ViewIndex(a)  # where x.detach(), which files x's views apart, wrote last, or x after it)
+            index.root = id(root)
         odd, checked = list(index.odd), []
+        root_alias = getattr(root, "_data_alias", None) is True  # (root.detach() of x, or x.data: x's views too are
+        # outside its graph)
         for ref in pending:
             view = ref()
             if view is None:
@@ -2482,9 +2488,9 @@ class Tensor:
             base = top = view._base[0]
             while top._base is not None:
                 top = top._base[0]
-            if top is not root and getattr(top, "_data_alias", None) and top._vc is vc:
-                odd.append(ref)  # (a view of root.detach() or root.view(dtype): outside root's graph, as they are)
-                continue
+            if top is not root and (getattr(top, "_data_alias", None) or root_alias):
+                odd.append(ref)  # (a view of root.detach() or root.view(dtype), or root a detach() and the view one
+                continue  # of the tensor it detached: outside root's graph, as torch's)
             strided = view.array.base is None and backend.is_cupy_array(view.array) and \
                 view.array.data.mem is a.data.mem  # (a CuPy as_strided view holds the allocation, not the array)
             if not strided and view.array.base is not (a if owns else a.base) or top is not root:
@@ -2500,6 +2506,8 @@ class Tensor:
         index.odd = [r for r in odd if r() is not None]
         vc[1:] = [index]
         aliases = others = 0
+        of_views: Dict[int, int] = {}  # (id of a view's array: how many aliases, a view's detach(), hold it too)
+        arrays = None
         for ref in index.odd:
             view = ref()
             if view is None or view is root:
@@ -2510,9 +2518,15 @@ class Tensor:
             if view._base is None and view.array is a:
                 aliases += 1  # (root.detach(): it holds root's array and reads the written values, as torch's)
             elif getattr(view.array, "base", None) is (a if owns else a.base) and (
-                    getattr(top, "_data_alias", None) or not view._requires_grad):
-                others += 1  # (x.view(dtype), x[1].detach(), views of x.detach(): outside x's graph, as torch's
-                # aliases, they read the written values)
+                    getattr(top, "_data_alias", None) or root_alias or not view._requires_grad):
+                # (x.view(dtype), x[1].detach(), views of x.detach(): outside x's graph, as torch's aliases, they
+                # read the written values)
+                if arrays is None:
+                    arrays = {id(v.array) for v in index.views()}
+                if id(view.array) in arrays:  # (x[1].detach() of a live view x[1]: it holds that view's array)
+                    of_views[id(view.array)] = of_views.get(id(view.array), 0) + 1
+                else:
+                    others += 1
         if not (index.live() or index.odd):
             del vc[1:]
             return None
@@ -2521,7 +2535,8 @@ class Tensor:
         else:
             views = index.views()
         for view in views:
-            if view._base is None or view._reference_counts()[0] > _SOLE_REFERENCES[0]:
+            if view._base is None or view._reference_counts()[0] > _SOLE_REFERENCES[0] + (
+                    of_views.get(id(view.array), 0) if of_views else 0):
                 return None  # (its array held elsewhere, or no longer a view: see _left_its_base)
             base = view._base[0]
             if view._requires_grad != base._requires_grad or (view._requires_grad and view.grad_fn is None):
@@ -2531,7 +2546,7 @@ class Tensor:
                                    "with grad on, or both under no_grad()")
         holders = len(index.held)
         del a  # (a local reference to the array would count as another holder)
-        aliases += getattr(root, "_data_alias", None) is True  # (x.detach() or x.data as root: x holds its array,
+        aliases += root_alias  # (x.detach() or x.data as root: x holds its array,
         # outside its graph as torch's: a change to the alias or its views leaves x's graph as it was)
         shared = root._memory_shared(0 if owns else holders + others, holders + aliases + others if owns else aliases)
         if shared or not (index.live() or aliases or others):
@@ -4393,7 +4408,7 @@ class _ViewIndex:
     holds a dead reference instead, as ops._ViewRef's. ``stale``: a view left its base (_left_its_base), so the
     next write files every view afresh."""
     __slots__ = ("key", "low", "step", "held", "free", "rows", "reach", "wide", "odd", "entries", "seq", "stale",
-                 "multi")
+                 "multi", "root")
     SPAN = 16  # (the rows a view may span and still be filed under its first)
 
     def __init__(self, array: Any) -> None:
@@ -4406,6 +4421,7 @@ class _ViewIndex:
         self.rows: Dict[int, list] = {}  # row -> [(seq, weak reference, low, high)], the views starting there
         self.reach, self.wide, self.odd, self.entries, self.seq, self.stale = 0, [], [], 0, 0, False
         self.multi: list = []  # (the entries of outputs of unbind, split, chunk: see overlapping)
+        self.root = 0  # (id of the tensor whose views these are: see Tensor._view_family)
 
     @staticmethod
     def key_of(array: Any) -> tuple:
