@@ -1,24 +1,22 @@
-"""Classic computer-vision programs, ported: each written once, as its authors write it, against a module ``T``
-(torch or tinygrad_rnn), run by both from the same initial weights (torch's, loaded into ours) and data for a few
-steps in float64; losses, outputs, gradients and final weights agree to ~1e-10. Random draws (stochastic depth
-masks, MAE's noise, GAN latents and noise maps) are made outside, in numpy, so both see the same ones. Skipped
-without torch.
+"""Classic computer-vision programs, ported: each written once, as its authors write it, against a module ``T`` (torch
+or tinygrad_rnn), run by both from the same initial weights (torch's, loaded into ours) and data for a few steps in
+float64; losses, outputs, gradients and final weights agree to ~1e-10. Random draws (stochastic depth masks, GAN
+latents and noise maps) are made outside, in numpy, so both see the same ones. Skipped without torch.
 
 Programs: torchvision's MobileNetV3 / EfficientNet blocks (Conv2dNormActivation, depthwise convolutions, inverted
 residuals, squeeze-excitation with Hardsigmoid, Hardswish / SiLU, BatchNorm eps / momentum, stochastic_depth in row
-and batch mode, RMSprop + ExponentialLR, an EMA by AveragedModel with use_buffers); timm's ViT (conv patch embedding,
-class / register tokens, bicubic antialiased pos-embed resampling, LayerScale, DropPath, qk_norm, weight-decay
-groups, AdamW with warmup + cosine SequentialLR, mixup soft targets); the neural-style tutorial (Gram matrices, LBFGS
-on the image, total variation) and pytorch/examples' fast neural style (reflection padding, InstanceNorm, a frozen
-VGG's namedtuple features); pytorch/examples' DCGAN; rosinality's StyleGAN2 (modulated / demodulated grouped convs,
-upfirdn2d, equalized lr, minibatch stddev, R1 and path-length penalties by autograd.grad(create_graph=True), EMA);
-torchvision's DeepLabV3 (ASPP, dilated bottlenecks, aux head, ignore_index 255, PolynomialLR, a bincount confusion
-matrix); torchvision's RetinaNet (FPN with P6 / P7, anchors, box coder, matcher, sigmoid focal loss, smooth-l1 or
-GIoU regression, postprocessing with a hand-written batched NMS); MAE (argsort / gather random masking, sin-cos
-position embeddings, norm_pix_loss, accumulation through a CPU GradScaler); ConvNeXt(-V2) (channels-first
-LayerNorm, depthwise 7x7, GRN, layer scale, layer-wise lr decay); torchvision-style image augmentation on uint8 and
-float tensors (invert, posterize, solarize, blends, equalize, autocontrast, hue via HSV, sharpness, blur, affine
-warps with fill) with a differentiable pass.
+and batch mode, RMSprop + ExponentialLR, an EMA by AveragedModel with use_buffers); timm's ViT (conv patch
+embedding, class / register tokens, bicubic antialiased pos-embed resampling, LayerScale, DropPath, qk_norm,
+weight-decay groups, AdamW with warmup + cosine SequentialLR, mixup soft targets); the neural-style tutorial (Gram
+matrices, LBFGS on the image, total variation) and pytorch/examples' fast neural style (reflection padding,
+InstanceNorm, a frozen VGG's namedtuple features); pytorch/examples' DCGAN; rosinality's StyleGAN2 (modulated /
+demodulated grouped convs, upfirdn2d, equalized lr, minibatch stddev, R1 and path-length penalties by
+autograd.grad(create_graph=True), EMA); torchvision's DeepLabV3 (ASPP, dilated bottlenecks, aux head, ignore_index
+255, PolynomialLR, a bincount confusion matrix); torchvision's RetinaNet (FPN with P6 / P7, anchors, box coder,
+matcher, sigmoid focal loss, smooth-l1 or GIoU regression, postprocessing with a hand-written batched NMS) (MAE is
+in test_ports_ssl_rl.py); ConvNeXt(-V2) (channels-first LayerNorm, depthwise 7x7, GRN, layer scale, layer-wise lr
+decay); torchvision-style image augmentation on uint8 and float tensors (invert, posterize, solarize, blends,
+equalize, autocontrast, hue via HSV, sharpness, blur, affine warps with fill) with a differentiable pass.
 """
 import math
 from functools import partial
@@ -2287,272 +2285,6 @@ def retinanet(T, sd, images, targets, loss_type):
     return out
 
 
-# --------------------------------------------------------------------------------------------------------------- MAE
-def get_2d_sincos_pos_embed(embed_dim, grid_size, cls_token=False):
-    """MAE's util/pos_embed.py (numpy): 2-d sin-cos position embeddings, a zero row for the class token."""
-    def get_1d_sincos_pos_embed_from_grid(embed_dim, pos):
-        assert embed_dim % 2 == 0
-        omega = np.arange(embed_dim // 2, dtype=float)
-        omega /= embed_dim / 2.
-        omega = 1. / 10000**omega
-        pos = pos.reshape(-1)
-        out = np.einsum("m,d->md", pos, omega)
-        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
-    grid_h = np.arange(grid_size, dtype=np.float32)
-    grid_w = np.arange(grid_size, dtype=np.float32)
-    grid = np.meshgrid(grid_w, grid_h)
-    grid = np.stack(grid, axis=0).reshape([2, 1, grid_size, grid_size])
-    emb_h = get_1d_sincos_pos_embed_from_grid(embed_dim // 2, grid[0])
-    emb_w = get_1d_sincos_pos_embed_from_grid(embed_dim // 2, grid[1])
-    pos_embed = np.concatenate([emb_h, emb_w], axis=1)
-    if cls_token:
-        pos_embed = np.concatenate([np.zeros([1, embed_dim]), pos_embed], axis=0)
-    return pos_embed
-
-
-def mae(T, sd, data, noise):
-    """facebookresearch/mae's MaskedAutoencoderViT, small (timm's Block stood in for by nn.TransformerEncoderLayer
-    with norm_first and GELU): a frozen sin-cos pos_embed set by .data.copy_(from_numpy(...).float()), xavier_uniform_
-    through a view of the patch conv's weight, random_masking (argsort of noise, argsort again to restore, gather with
-    repeated indices, a 0/1 mask gathered back), mask tokens gathered into place, patchify / unpatchify by
-    reshape(shape=...) and einsum, norm_pix_loss over masked patches; main_pretrain's AdamW (betas 0.9, 0.95) over
-    timm's add_weight_decay groups, lr_sched.adjust_learning_rate (warmup + half-cycle cosine per iteration),
-    gradient accumulation through NativeScalerWithGradNormCount (a GradScaler on the CPU)."""
-    nn = T.nn
-    noises = iter(noise or [])
-
-    class PatchEmbed(nn.Module):
-        def __init__(self, img_size, patch_size, in_chans, embed_dim):
-            super().__init__()
-            self.patch_size = (patch_size, patch_size)
-            self.num_patches = (img_size // patch_size) ** 2
-            self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
-
-        def forward(self, x):
-            return self.proj(x).flatten(2).transpose(1, 2)
-
-    def Block(dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=nn.LayerNorm):
-        return nn.TransformerEncoderLayer(dim, num_heads, int(dim * mlp_ratio), dropout=0.0, activation="gelu",
-                                          layer_norm_eps=1e-6, batch_first=True, norm_first=True)
-
-    class MaskedAutoencoderViT(nn.Module):
-        def __init__(self, img_size=16, patch_size=4, in_chans=3, embed_dim=16, depth=2, num_heads=2,
-                     decoder_embed_dim=8, decoder_depth=1, decoder_num_heads=2, mlp_ratio=2.,
-                     norm_layer=partial(nn.LayerNorm, eps=1e-6), norm_pix_loss=False):
-            super().__init__()
-            self.patch_embed = PatchEmbed(img_size, patch_size, in_chans, embed_dim)
-            num_patches = self.patch_embed.num_patches
-            self.cls_token = nn.Parameter(T.zeros(1, 1, embed_dim))
-            self.pos_embed = nn.Parameter(T.zeros(1, num_patches + 1, embed_dim), requires_grad=False)
-            self.blocks = nn.ModuleList([Block(embed_dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=norm_layer)
-                                         for i in range(depth)])
-            self.norm = norm_layer(embed_dim)
-            self.decoder_embed = nn.Linear(embed_dim, decoder_embed_dim, bias=True)
-            self.mask_token = nn.Parameter(T.zeros(1, 1, decoder_embed_dim))
-            self.decoder_pos_embed = nn.Parameter(T.zeros(1, num_patches + 1, decoder_embed_dim),
-                                                  requires_grad=False)
-            self.decoder_blocks = nn.ModuleList([Block(decoder_embed_dim, decoder_num_heads, mlp_ratio,
-                                                       qkv_bias=True, norm_layer=norm_layer)
-                                                 for i in range(decoder_depth)])
-            self.decoder_norm = norm_layer(decoder_embed_dim)
-            self.decoder_pred = nn.Linear(decoder_embed_dim, patch_size**2 * in_chans, bias=True)
-            self.norm_pix_loss = norm_pix_loss
-            self.initialize_weights()
-
-        def initialize_weights(self):
-            pos_embed = get_2d_sincos_pos_embed(self.pos_embed.shape[-1], int(self.patch_embed.num_patches**.5),
-                                                cls_token=True)
-            self.pos_embed.data.copy_(T.from_numpy(pos_embed).float().unsqueeze(0))
-            decoder_pos_embed = get_2d_sincos_pos_embed(self.decoder_pos_embed.shape[-1],
-                                                        int(self.patch_embed.num_patches**.5), cls_token=True)
-            self.decoder_pos_embed.data.copy_(T.from_numpy(decoder_pos_embed).float().unsqueeze(0))
-            w = self.patch_embed.proj.weight.data
-            T.nn.init.xavier_uniform_(w.view([w.shape[0], -1]))
-            T.nn.init.normal_(self.cls_token, std=.02)
-            T.nn.init.normal_(self.mask_token, std=.02)
-            self.apply(self._init_weights)
-
-        def _init_weights(self, m):
-            if isinstance(m, nn.Linear):
-                T.nn.init.xavier_uniform_(m.weight)
-                if isinstance(m, nn.Linear) and m.bias is not None:
-                    nn.init.constant_(m.bias, 0)
-            elif isinstance(m, nn.LayerNorm):
-                nn.init.constant_(m.bias, 0)
-                nn.init.constant_(m.weight, 1.0)
-
-        def patchify(self, imgs):
-            p = self.patch_embed.patch_size[0]
-            assert imgs.shape[2] == imgs.shape[3] and imgs.shape[2] % p == 0
-            h = w = imgs.shape[2] // p
-            x = imgs.reshape(shape=(imgs.shape[0], 3, h, p, w, p))
-            x = T.einsum("nchpwq->nhwpqc", x)
-            x = x.reshape(shape=(imgs.shape[0], h * w, p**2 * 3))
-            return x
-
-        def unpatchify(self, x):
-            p = self.patch_embed.patch_size[0]
-            h = w = int(x.shape[1]**.5)
-            assert h * w == x.shape[1]
-            x = x.reshape(shape=(x.shape[0], h, w, p, p, 3))
-            x = T.einsum("nhwpqc->nchpwq", x)
-            imgs = x.reshape(shape=(x.shape[0], 3, h * p, h * p))
-            return imgs
-
-        def random_masking(self, x, mask_ratio):
-            N, L, D = x.shape
-            len_keep = int(L * (1 - mask_ratio))
-            noise = T.tensor(next(noises)[:N * L], device=x.device).view(N, L)  # torch.rand(N, L)
-            ids_shuffle = T.argsort(noise, dim=1)
-            ids_restore = T.argsort(ids_shuffle, dim=1)
-            ids_keep = ids_shuffle[:, :len_keep]
-            x_masked = T.gather(x, dim=1, index=ids_keep.unsqueeze(-1).repeat(1, 1, D))
-            mask = T.ones([N, L], device=x.device)
-            mask[:, :len_keep] = 0
-            mask = T.gather(mask, dim=1, index=ids_restore)
-            return x_masked, mask, ids_restore
-
-        def forward_encoder(self, x, mask_ratio):
-            x = self.patch_embed(x)
-            x = x + self.pos_embed[:, 1:, :]
-            x, mask, ids_restore = self.random_masking(x, mask_ratio)
-            cls_token = self.cls_token + self.pos_embed[:, :1, :]
-            cls_tokens = cls_token.expand(x.shape[0], -1, -1)
-            x = T.cat((cls_tokens, x), dim=1)
-            for blk in self.blocks:
-                x = blk(x)
-            x = self.norm(x)
-            return x, mask, ids_restore
-
-        def forward_decoder(self, x, ids_restore):
-            x = self.decoder_embed(x)
-            mask_tokens = self.mask_token.repeat(x.shape[0], ids_restore.shape[1] + 1 - x.shape[1], 1)
-            x_ = T.cat([x[:, 1:, :], mask_tokens], dim=1)
-            x_ = T.gather(x_, dim=1, index=ids_restore.unsqueeze(-1).repeat(1, 1, x.shape[2]))
-            x = T.cat([x[:, :1, :], x_], dim=1)
-            x = x + self.decoder_pos_embed
-            for blk in self.decoder_blocks:
-                x = blk(x)
-            x = self.decoder_norm(x)
-            x = self.decoder_pred(x)
-            x = x[:, 1:, :]
-            return x
-
-        def forward_loss(self, imgs, pred, mask):
-            target = self.patchify(imgs)
-            if self.norm_pix_loss:
-                mean = target.mean(dim=-1, keepdim=True)
-                var = target.var(dim=-1, keepdim=True)
-                target = (target - mean) / (var + 1.e-6)**.5
-            loss = (pred - target) ** 2
-            loss = loss.mean(dim=-1)
-            loss = (loss * mask).sum() / mask.sum()
-            return loss
-
-        def forward(self, imgs, mask_ratio=0.75):
-            latent, mask, ids_restore = self.forward_encoder(imgs, mask_ratio)
-            pred = self.forward_decoder(latent, ids_restore)
-            loss = self.forward_loss(imgs, pred, mask)
-            return loss, pred, mask
-
-    model = MaskedAutoencoderViT(norm_pix_loss=True)
-    if sd is None:
-        return _state(model)
-    _load(T, model, sd)
-
-    def add_weight_decay(model, weight_decay=1e-5, skip_list=()):
-        decay = []
-        no_decay = []
-        for name, param in model.named_parameters():
-            if not param.requires_grad:
-                continue
-            if len(param.shape) == 1 or name.endswith(".bias") or name in skip_list:
-                no_decay.append(param)
-            else:
-                decay.append(param)
-        return [{"params": no_decay, "weight_decay": 0.}, {"params": decay, "weight_decay": weight_decay}]
-
-    def adjust_learning_rate(optimizer, epoch, lr=1e-3, min_lr=1e-5, warmup_epochs=1, epochs=3):
-        if epoch < warmup_epochs:
-            lr = lr * epoch / warmup_epochs
-        else:
-            lr = min_lr + (lr - min_lr) * 0.5 * (1. + math.cos(math.pi * (epoch - warmup_epochs) /
-                                                             (epochs - warmup_epochs)))
-        for param_group in optimizer.param_groups:
-            if "lr_scale" in param_group:
-                param_group["lr"] = lr * param_group["lr_scale"]
-            else:
-                param_group["lr"] = lr
-        return lr
-
-    def get_grad_norm_(parameters, norm_type: float = 2.0):
-        if isinstance(parameters, T.Tensor):
-            parameters = [parameters]
-        parameters = [p for p in parameters if p.grad is not None]
-        norm_type = float(norm_type)
-        if len(parameters) == 0:
-            return T.tensor(0.)
-        device = parameters[0].grad.device
-        if norm_type == math.inf:
-            total_norm = max(p.grad.detach().abs().max().to(device) for p in parameters)
-        else:
-            total_norm = T.norm(T.stack([T.norm(p.grad.detach(), norm_type).to(device) for p in parameters]),
-                                norm_type)
-        return total_norm
-
-    class NativeScalerWithGradNormCount:
-        state_dict_key = "amp_scaler"
-
-        def __init__(self):
-            self._scaler = T.amp.GradScaler("cpu")
-
-        def __call__(self, loss, optimizer, clip_grad=None, parameters=None, create_graph=False, update_grad=True):
-            self._scaler.scale(loss).backward(create_graph=create_graph)
-            if update_grad:
-                if clip_grad is not None:
-                    assert parameters is not None
-                    self._scaler.unscale_(optimizer)
-                    norm = T.nn.utils.clip_grad_norm_(parameters, clip_grad)
-                else:
-                    self._scaler.unscale_(optimizer)
-                    norm = get_grad_norm_(parameters)
-                self._scaler.step(optimizer)
-                self._scaler.update()
-            else:
-                norm = None
-            return norm
-
-        def state_dict(self):
-            return self._scaler.state_dict()
-
-    param_groups = add_weight_decay(model, 0.05)
-    optimizer = T.optim.AdamW(param_groups, lr=1e-3, betas=(0.9, 0.95))
-    loss_scaler = NativeScalerWithGradNormCount()
-    accum_iter = 2
-    out = []
-    model.train(True)
-    optimizer.zero_grad()
-    for data_iter_step, samples in enumerate(data):
-        if data_iter_step % accum_iter == 0:
-            adjust_learning_rate(optimizer, data_iter_step / len(data) * 3)
-        samples = T.tensor(samples)
-        loss, pred, mask = model(samples, mask_ratio=0.75)
-        loss_value = loss.item()
-        loss /= accum_iter
-        norm = loss_scaler(loss, optimizer, parameters=model.parameters(),
-                           update_grad=(data_iter_step + 1) % accum_iter == 0)
-        out += [loss_value, pred, mask, _grads(model)]
-        if (data_iter_step + 1) % accum_iter == 0:
-            out += [norm, optimizer.param_groups[0]["lr"]]
-            optimizer.zero_grad()
-    model.eval()
-    with T.no_grad():
-        loss, pred, mask = model(T.tensor(data[0]), mask_ratio=0.5)
-        out += [loss, model.unpatchify(pred), mask, model.patchify(T.tensor(data[0]))]
-    out += [model.state_dict(), loss_scaler.state_dict()["scale"]]
-    return out
-
-
 # ---------------------------------------------------------------------------------------------------------- ConvNeXt
 def convnext(T, sd, data, keep):
     """facebookresearch/ConvNeXt(-V2)'s model as written there: the channels-first LayerNorm by mean / pow / sqrt
@@ -3077,16 +2809,6 @@ def test_retinanet_fpn_anchors_focal_loss_and_nms(torch, loss_type):
         wh = rng.uniform(4, 12, (n, 2))
         targets.append({"boxes": np.concatenate([xy, np.minimum(xy + wh, 32)], 1), "labels": rng.integers(0, 3, n)})
     _compare(retinanet(tg, sd, images, targets, loss_type), retinanet(torch, sd, images, targets, loss_type))
-
-
-def test_mae_random_masking_and_pretraining_loop(torch):
-    """MAE: argsort / gather masking and restoring, mask tokens, patchify by einsum, norm_pix_loss on masked
-    patches, frozen sin-cos position embeddings, per-iteration lr, accumulation through a CPU GradScaler."""
-    rng = _rng()
-    sd = mae(torch, None, None, None)
-    data = [rng.standard_normal((2, 3, 16, 16)) for _ in range(4)]
-    noise = [rng.random(32) for _ in range(5)]
-    _compare(mae(tg, sd, data, noise), mae(torch, sd, data, noise))
 
 
 def test_convnext_blocks_with_layer_decay(torch):
