@@ -1670,15 +1670,22 @@ def test_view_as_a_dtype_refuses_what_torch_refuses():
 
 
 def test_a_broadcast_view_cannot_be_written(device):
-    """One element of an expand/broadcast_to view stands for many: every in-place write is refused (CuPy
-    would otherwise write through the stride-0 dims), the same way on every device."""
+    """One element of an expand/broadcast_to view stands for many: an in-place write that reads it back per element
+    (+=, copy_, clamp_) is refused, as torch's (CuPy would otherwise write through the stride-0 dims), the same way
+    on every device; fill_ of a number and a write into a part whose elements are apart (v[0]) reach the base, as
+    torch's."""
     base = tg.tensor([1.0, 2.0], device=device)
-    for write in (lambda v: v.fill_(0.0), lambda v: v.__iadd__(1.0), lambda v: v.__setitem__(0, 5.0),
-                  lambda v: v.copy_(tg.zeros(3, 2, device=device)), lambda v: v.clamp_(max=0.0)):
+    for write in (lambda v: v.__iadd__(1.0), lambda v: v.copy_(tg.zeros(3, 2, device=device)),
+                  lambda v: v.clamp_(max=0.0)):
         view = base.expand(3, 2)
         with pytest.raises(ValueError, match=r"this tensor of shape \(3, 2\) is read-only"):
             write(view)
     assert base.tolist() == [1.0, 2.0]
+    base.expand(3, 2)[0] = 5.0
+    assert base.tolist() == [5.0, 5.0]
+    base.expand(3, 2).fill_(0.0)
+    assert base.tolist() == [0.0, 0.0]
+    base = tg.tensor([1.0, 2.0], device=device)
     c = base.expand(3, 2).clone()
     c += 1
     assert c.tolist() == [[2.0, 3.0]] * 3 and base.tolist() == [1.0, 2.0]
@@ -1693,7 +1700,9 @@ def test_a_0d_tensor_broadcasts_as_a_view(device):
     base.fill_(5.0)
     assert view[1].tolist() == [[5.0] * 2] * 3 and view[2].tolist() == [[5.0] * 4]
     with pytest.raises(ValueError, match=r"this tensor of shape \(3, 2\) is read-only"):
-        view[1].fill_(0.0)
+        view[1].add_(1.0)
+    view[1].fill_(0.0)  # (a number into every element: torch's fill_ writes the one they share)
+    assert base.tolist() == 0.0
     for shape in ((-1,), (2, -1)):
         with pytest.raises(ValueError, match=r"broadcast_to: cannot broadcast shape \(\) to"):
             base.broadcast_to(shape)
