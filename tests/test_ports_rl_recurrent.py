@@ -542,7 +542,9 @@ def recurrent_ppo(T, sd, uniforms, perms, num_iterations=2):
             next_obs, reward, terminations, truncations, infos = envs.step(action.cpu().numpy())
             next_done = np.logical_or(terminations, truncations)
             rewards[step] = T.tensor(reward).view(-1)
-            next_obs, next_done = T.Tensor(next_obs), T.Tensor(next_done)
+            # (cleanrl passes the bool array: torch.Tensor makes it the default float dtype, tg.Tensor keeps an
+            # array's dtype, and 1.0 - bool is refused by both; the float array here gives both the same tensor)
+            next_obs, next_done = T.Tensor(next_obs), T.Tensor(next_done.astype(np.float64))
         with T.no_grad():
             next_value = agent.get_value(next_obs, next_lstm_state, next_done).reshape(1, -1)
             advantages = T.zeros_like(rewards)
