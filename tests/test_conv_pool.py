@@ -2574,3 +2574,27 @@ def test_conv_weight_and_bias_errors_are_torchs_runtime_error(device, case):
                                                        T.zeros(4, dtype=T.float64, **kw))}[case]
         with pytest.raises(RuntimeError):
             call()
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("amounts", [(0, 0), (0, 0, 0, 0), (-1, 0), (0, -2)])
+def test_pad_with_nothing_to_pad_returns_a_new_tensor(device, mode, amounts):
+    """F.pad in a gathering mode with zero (or only cropping) amounts gives a new tensor, as torch's: writing the
+    result leaves the input as it was (it returned the input itself, or a view of it), and the gradient still
+    reaches the input."""
+    x = tg.tensor(np.arange(12.0).reshape(1, 3, 4), device=device, requires_grad=True)
+    out = F.pad(x, amounts, mode=mode)
+    assert out is not x and out.data_ptr() != x.data_ptr()
+    kept = out.detach().numpy().copy()
+    with tg.no_grad():
+        out.mul_(0)
+    np.testing.assert_array_equal(x.detach().numpy(), np.arange(12.0).reshape(1, 3, 4))
+    out = F.pad(x, amounts, mode=mode)
+    np.testing.assert_array_equal(out.detach().numpy(), kept)
+    out.sum().backward()
+    cut = [slice(None)] * 3
+    lo, hi = amounts[:2]
+    cut[2] = slice(max(-lo, 0), 4 - max(-hi, 0))
+    expected = np.zeros((1, 3, 4))
+    expected[tuple(cut)] = 1
+    np.testing.assert_array_equal(x.grad.numpy(), expected)

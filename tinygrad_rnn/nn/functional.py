@@ -765,7 +765,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: Optional[float] 
                                  f"({2 * input.ndim} for shape {input.shape}), got {len(amounts)}")
     if mode != "constant":
         out = _pad_by_gathering(input, amounts, mode, value)
-        if out is input or mode not in _PAD_NODES:
+        if mode not in _PAD_NODES:
             return out
         return node_named(out, "pad", f"{_PAD_NODES[mode]}{len(amounts) // 2}DBackward0")
     crop, place, shape = [slice(None)] * input.ndim, [slice(None)] * input.ndim, list(input.shape)
@@ -796,8 +796,8 @@ _PAD_SOURCES = {"reflect": lambda j, n: (n - 1) - np.abs((n - 1) - np.abs(j)),
 @complex_ok
 def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[float]) -> Tensor:
     """F.pad's reflect, replicate and circular modes: crop where an amount is negative, then gather each padded
-    dim's elements from the positions _PAD_SOURCES gives."""
-    k = len(amounts) // 2
+    dim's elements from the positions _PAD_SOURCES gives. Always a new tensor, as torch's (nothing to pad: a copy)."""
+    k, input = len(amounts) // 2, x
     if value is not None:
         raise ValueError(f"pad: mode {mode!r} takes no value, got value={value!r}")
     if not 1 <= k <= 3 or x.ndim not in (k + 1, k + 2):
@@ -816,7 +816,8 @@ def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[
         if lo or hi:
             source = _PAD_SOURCES[mode](np.arange(-lo, n + hi), n)
             x = ops.index_select(x, d, backend.to_device(source, x.device))
-    return x
+            input = None
+    return x if input is None else x.clone()
 
 
 @complex_ok
