@@ -121,7 +121,7 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
 # ----------------------------------------------------------------------------- products
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """torch.mv: the (n, m) matrix input times the (m,) vector vec, (n,); input may be a sparse COO matrix."""
-    if not isinstance(input, Tensor) and getattr(input, "is_sparse", False) is True:
+    if not isinstance(input, Tensor) and _is_sparse(input):
         from . import sparse  # noqa: PLC0415
         return sparse._mv(input, vec)
     _two_tensors("mv", input, vec, ("input", "vec"))
@@ -1200,7 +1200,7 @@ def narrow_copy(input: Tensor, dim: Optional[int] = None, start: Any = None, len
     """torch.narrow_copy: narrow's slice as a tensor of its own (a copy, not a view); the gradient is narrow's."""
     if axis is not None or dim is None or start is None or length is None:
         dim = required_dim("narrow_copy", dim, axis, start=start, length=length)
-    if not isinstance(input, Tensor) and getattr(input, "is_sparse", False) is True:  # (sparse COO: its own)
+    if not isinstance(input, Tensor) and _is_sparse(input):  # (sparse COO: its own)
         return input.narrow_copy(dim, start, length)
     return narrow(_input("narrow_copy", input), dim, start, length).clone()
 

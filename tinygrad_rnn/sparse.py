@@ -400,7 +400,7 @@ class SparseCooTensor:
     def permute(self, *dims: Any) -> "SparseCooTensor":
         """The dims in the order dims (sparse dims among themselves, dense ones among themselves), as torch's; not
         coalesced unless the sparse dims keep their order (and the input was)."""
-        dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+        dims = _ops.dims_arg(dims, "permute")
         if len(dims) != self.ndim:
             raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
                                f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not "
@@ -525,11 +525,11 @@ class SparseCooTensor:
         op = "index_select"
         d = _ops._one_dim(dim, self.ndim, op)
         if d >= self.sparse_dim():  # (a dense dim: the values' own index_select; torch's flag is False)
-            index = index if isinstance(index, Tensor) else Tensor._make(backend.as_array(index))
+            index = (index if isinstance(index, Tensor) else Tensor._make(backend.as_array(index))).to(self.device)
             k = d - self.sparse_dim() + 1
-            values = self._val.index_select(k, index.to(self.device))
+            values = self._val.index_select(k, index)
             shape = self._shape[:d] + values.shape[k:k + 1] + self._shape[d + 1:]
-            at = backend.xp_of(self._idx.array).asarray(index.to(self.device).array).reshape(-1)
+            at = backend.xp_of(self._idx.array).asarray(index.array).reshape(-1)
             return SparseCooTensor(self._idx, values, shape, False)._with_form(
                 self._form_image(lambda g: (_scattered(g, self._shape, d, at),), shape))
         xp = backend.xp_of(self._idx.array)
@@ -873,7 +873,7 @@ class SparseCooTensor:
         used = builtins.sum(k is not None and k is not Ellipsis for k in index)
         if used > self.ndim:
             raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
-        if Ellipsis in [k for k in index if not isinstance(k, (Tensor, SparseCooTensor))]:
+        if builtins.any(k is Ellipsis for k in index):
             at = next(n for n, k in enumerate(index) if k is Ellipsis)
             index = index[:at] + (slice(None),) * (self.ndim - used) + index[at + 1:]
         out, d = self, 0

@@ -1501,7 +1501,8 @@ class Tensor:
         if method == "at" and isinstance(inputs[0], Tensor):
             return NotImplemented  # (np.add.at(t, i, v) would write into the tensor's array unseen: torch's TypeError)
         if any(isinstance(x, Tensor) and x._requires_grad for x in inputs):
-            raise RuntimeError(_NUMPY_OF_GRAD)
+            shapes = [x.shape for x in inputs if isinstance(x, Tensor) and x._requires_grad]
+            raise RuntimeError(f"numpy.{ufunc.__name__}: tensor of shape {shapes[0]}: {_NUMPY_OF_GRAD}")
         result = getattr(ufunc, method)(*(np.asarray(x) if isinstance(x, Tensor) else x for x in inputs), **kwargs)
         if "out" in kwargs:
             return result
@@ -1515,7 +1516,7 @@ class Tensor:
         Tensor, booleans as uint8, as torch's; refused (torch's RuntimeError) for a tensor that requires grad,
         whose result would be a Tensor with its graph dropped unseen."""
         if self._requires_grad:
-            raise RuntimeError(_NUMPY_OF_GRAD)
+            raise RuntimeError(f"numpy: tensor of shape {self.shape}: {_NUMPY_OF_GRAD}")
         array = np.asarray(array)
         return Tensor(array.astype(np.uint8) if array.dtype == np.bool_ else array)
 
@@ -2170,7 +2171,8 @@ class Tensor:
             region._check_writable(op)  # (torch's error where the part written shares memory too: x.expand(3, 4)[:, 0])
             region._write(op, index if first else (Ellipsis,), value)
             return
-        if self._alias_writable() is None:
+        alias = self._alias_writable()
+        if alias is None:
             self._check_writable(op)  # (not a view of writable memory: refused)
         if op not in ("zero_", "fill_"):
             warnings.warn("Use of index_put_ on expanded tensors is deprecated. Please clone() the tensor before "
@@ -2182,7 +2184,7 @@ class Tensor:
             self._check_single_output(op)  # (an expand of an output of unbind: torch's error first)
             self._defer_refusal(op, value)
         data = value.array if isinstance(value, Tensor) else value
-        _ops.SetItem(op, first, index, in_place=True).forward(self._alias_writable(), data)
+        _ops.SetItem(op, first, index, in_place=True).forward(alias, data)
         self._bump_version()
 
     def _defer_refusal(self, op: str, value: Any) -> None:
@@ -3048,7 +3050,7 @@ class Tensor:
     def __rtruediv__(self, other: Any) -> "Tensor":
         """number / self as torch's: self.reciprocal() * number, rounded twice (255 / t in float32 is a last-bit
         off the quotient's rounding, as torch's)."""
-        if isinstance(other, numbers.Number) and not isinstance(other, Tensor):
+        if isinstance(other, numbers.Number):
             return _ops.mul(self.reciprocal(), other)
         return _ops.div(other, self)
 
@@ -3056,7 +3058,7 @@ class Tensor:
     def add(self, other: Any, alpha: float = 1) -> "Tensor":
         """self + alpha * other, alpha * other taken in the dtype self and other promote to (as torch). torch's
         deprecated add(alpha, other) (a number, then a Tensor) is read so, with its warning."""
-        if type(alpha) is int and alpha == 1 and getattr(other, "is_sparse", False) is not True:
+        if type(alpha) is int and alpha == 1 and not _is_sparse(other):
             return self + other
         if not isinstance(other, Tensor):
             if isinstance(alpha, Tensor) or _is_sparse(alpha):
@@ -3069,7 +3071,7 @@ class Tensor:
     def sub(self, other: Any, alpha: float = 1) -> "Tensor":
         """self - alpha * other, alpha * other taken in the dtype self and other promote to (as torch). torch's
         deprecated sub(alpha, other) is read so, with its warning."""
-        if type(alpha) is int and alpha == 1 and getattr(other, "is_sparse", False) is not True:
+        if type(alpha) is int and alpha == 1 and not _is_sparse(other):
             return self - other
         if not isinstance(other, Tensor):
             if isinstance(alpha, Tensor) or _is_sparse(alpha):
@@ -3595,9 +3597,9 @@ class Tensor:
     def abs(self) -> "Tensor":
         kind = self.array.dtype.kind
         if kind == "b":  # (numpy's message named its sign ufunc)
-            raise _NotImplementedTypeError(f"abs: not implemented for a {tuple(self.array.shape)} torch.bool tensor (as "
-                                           "torch's \"abs_cpu\" not implemented for 'Bool'); use the tensor itself, "
-                                           "or .int().abs()")
+            raise _NotImplementedTypeError(f"abs: not implemented for a {tuple(self.array.shape)} torch.bool tensor "
+                                           "(as torch's \"abs_cpu\" not implemented for 'Bool'); use the tensor "
+                                           "itself, or .int().abs()")
         return _ops.Abs()(self) if kind != "c" else _complexops.ComplexAbs()(self)
 
     def log1p(self) -> "Tensor":

@@ -797,7 +797,7 @@ _PAD_SOURCES = {"reflect": lambda j, n: (n - 1) - np.abs((n - 1) - np.abs(j)),
 def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[float]) -> Tensor:
     """F.pad's reflect, replicate and circular modes: crop where an amount is negative, then gather each padded
     dim's elements from the positions _PAD_SOURCES gives. Always a new tensor, as torch's (nothing to pad: a copy)."""
-    k, input = len(amounts) // 2, x
+    k = len(amounts) // 2
     if value is not None:
         raise ValueError(f"pad: mode {mode!r} takes no value, got value={value!r}")
     if not 1 <= k <= 3 or x.ndim not in (k + 1, k + 2):
@@ -816,8 +816,7 @@ def _pad_by_gathering(x: Tensor, amounts: List[int], mode: str, value: Optional[
         if lo or hi:
             source = _PAD_SOURCES[mode](np.arange(-lo, n + hi), n)
             x = ops.index_select(x, d, backend.to_device(source, x.device))
-            input = None
-    return x if input is None else x.clone()
+    return x if max(amounts) > 0 else x.clone()  # (a gather made a new tensor; else x is the input or its crop)
 
 
 @complex_ok
