@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
@@ -334,7 +334,10 @@ def test_complex_gradients_match_central_differences(case, seed, device):
     rng = np.random.default_rng(seed)
     z, w, x = _leaves(device, rng)
     f = _CASES[case]
-    f(tg, z, w, x).backward()
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = f(tg, z, w, x)
+    assume(np.isfinite(value.item()))  # (a draw where the function overflows to nan, torch's too: nothing to compare)
+    value.backward()
     h = 1e-6
     for leaf in (z, w, x):
         base = leaf.detach().numpy().copy()
